@@ -1,0 +1,1 @@
+"""Torch modules and the training loop. Knows torch and skmamba._kernels; never pandas."""
