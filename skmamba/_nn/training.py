@@ -1,0 +1,580 @@
+"""Training engine shared by every forecaster: windows, seeding, the loop, early stopping.
+
+Knows torch and numpy only. The estimator layer hands over arrays that are already scaled,
+a freshly built network and the training options; this module returns the trained network's
+history. Nothing here knows about pandas, sktime or indices.
+"""
+
+import contextlib
+import copy
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+__all__ = [
+    "GRAD_CLIP_NORM",
+    "LOSSES",
+    "OPTIMIZERS",
+    "SeriesWindows",
+    "TrainingDivergedError",
+    "TrainingResult",
+    "make_loss",
+    "make_optimizer",
+    "predict_batches",
+    "resolve_device",
+    "seeded",
+    "train_network",
+]
+
+#: Gradients are clipped to this global L2 norm before every optimiser step. Time-Series-
+#: Library does not clip; with Adam the update size is nearly invariant to the gradient scale,
+#: so clipping only matters on the rare exploding batches it is there to tame.
+GRAD_CLIP_NORM = 1.0
+
+LOSSES = ("mse", "mae", "huber", "mse+mae")
+OPTIMIZERS = ("adam", "adamw")
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Raised when the training or validation loss stops being finite.
+
+    Examples
+    --------
+    >>> from skmamba._nn.training import TrainingDivergedError
+    >>> issubclass(TrainingDivergedError, FloatingPointError)
+    True
+    """
+
+
+class _CombinedLoss(nn.Module):
+    """``mse_weight * MSE + (1 - mse_weight) * MAE``; a module so estimators pickle."""
+
+    def __init__(self, mse_weight=0.5):
+        super().__init__()
+        self.mse_weight = float(mse_weight)
+
+    def forward(self, y_hat, y):
+        w = self.mse_weight
+        return w * F.mse_loss(y_hat, y) + (1.0 - w) * F.l1_loss(y_hat, y)
+
+
+def make_loss(name="mse", mse_weight=0.5, huber_delta=1.0):
+    """Build the training criterion from its name.
+
+    Parameters
+    ----------
+    name : {"mse", "mae", "huber", "mse+mae"}, default="mse"
+        Mean squared error, mean absolute error, Huber loss, or a weighted sum of MSE and MAE.
+    mse_weight : float, default=0.5
+        Weight of the MSE term for ``"mse+mae"``; the MAE term gets ``1 - mse_weight``.
+    huber_delta : float, default=1.0
+        Threshold of the Huber loss (in the scaled units the network trains on).
+
+    Returns
+    -------
+    torch.nn.Module
+        Called as ``loss(y_hat, y)``, returning a scalar tensor.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skmamba._nn.training import make_loss
+    >>> float(make_loss("mse+mae", mse_weight=0.5)(torch.zeros(3), torch.full((3,), 2.0)))
+    3.0
+    """
+    if name == "mse":
+        return nn.MSELoss()
+    if name == "mae":
+        return nn.L1Loss()
+    if name == "huber":
+        return nn.HuberLoss(delta=huber_delta)
+    if name == "mse+mae":
+        if not 0.0 <= float(mse_weight) <= 1.0:
+            raise ValueError(f"mse_weight must lie in [0, 1], got {mse_weight!r}")
+        return _CombinedLoss(mse_weight)
+    raise ValueError(f"loss must be one of {LOSSES}, got {name!r}")
+
+
+def make_optimizer(name, params, lr, optimizer_kwargs=None):
+    """Build a torch optimiser from its name.
+
+    Parameters
+    ----------
+    name : {"adam", "adamw"}
+        ``torch.optim.Adam`` or ``torch.optim.AdamW``.
+    params : iterable of torch.nn.Parameter
+        Parameters to optimise.
+    lr : float
+        Initial learning rate.
+    optimizer_kwargs : dict, optional
+        Extra keyword arguments for the optimiser (e.g. ``{"weight_decay": 1e-4}``).
+
+    Returns
+    -------
+    torch.optim.Optimizer
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skmamba._nn.training import make_optimizer
+    >>> opt = make_optimizer("adamw", torch.nn.Linear(2, 1).parameters(), lr=1e-3)
+    >>> type(opt).__name__
+    'AdamW'
+    """
+    classes = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+    if name not in classes:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    return classes[name](params, lr=lr, **dict(optimizer_kwargs or {}))
+
+
+def resolve_device(device="auto"):
+    """Turn ``"auto"``, ``"cpu"`` or ``"cuda[:i]"`` into a ``torch.device``.
+
+    ``"auto"`` is CUDA when available, else CPU. Asking for CUDA on a machine without one
+    raises a ``RuntimeError`` that names the fix.
+
+    Parameters
+    ----------
+    device : str or torch.device, default="auto"
+
+    Returns
+    -------
+    torch.device
+
+    Examples
+    --------
+    >>> from skmamba._nn.training import resolve_device
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(
+            f"device must be 'auto', 'cpu' or 'cuda' (optionally 'cuda:<index>'), got {device!r}"
+        ) from err
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device={device!r} was requested but torch sees no CUDA GPU "
+                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}). "
+                "Use device='cpu' or device='auto', or install a CUDA build of torch on a "
+                "machine with an NVIDIA GPU."
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise RuntimeError(
+                f"device={device!r} was requested but only {torch.cuda.device_count()} CUDA "
+                "device(s) are visible; use device='cuda' or device='auto'."
+            )
+    elif dev.type != "cpu":
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    return dev
+
+
+@contextlib.contextmanager
+def seeded(seed, device="cpu"):
+    """Run a block with the global torch RNG seeded, restoring the caller's RNG afterwards.
+
+    Network initialisation and stochastic layers (dropout, random routing) draw from the
+    global torch RNG, so seeding it inside ``torch.random.fork_rng`` makes them reproducible
+    without disturbing the user's own random stream. The yielded ``torch.Generator`` is a
+    separate CPU stream for shuffling, so the order of batches does not depend on how many
+    numbers the network drew.
+
+    Parameters
+    ----------
+    seed : int
+        Seed in ``[0, 2**63)``.
+    device : str or torch.device, default="cpu"
+        A CUDA device here also forks and seeds that device's RNG.
+
+    Yields
+    ------
+    torch.Generator
+        A CPU generator seeded from ``seed``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skmamba._nn.training import seeded
+    >>> with seeded(0):
+    ...     a = torch.rand(2)
+    >>> with seeded(0):
+    ...     b = torch.rand(2)
+    >>> bool(torch.equal(a, b))
+    True
+    """
+    device = torch.device(device)
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        generator = torch.Generator()
+        # A distinct stream from the global one: same seed would replay the init draws.
+        generator.manual_seed((int(seed) * 2654435761 + 1) % (2**63))
+        yield generator
+
+
+class SeriesWindows:
+    """Sliding windows over one series, as strided views that copy nothing.
+
+    Window ``s`` has lookback rows ``[s, s + seq_len)`` and target rows
+    ``[s + seq_len, s + seq_len + pred_len)``. The series (and optional calendar marks and
+    exogenous variables over the same rows) are held as one tensor each; ``Tensor.unfold``
+    exposes every window as a view into it, and only the rows of a requested batch are
+    gathered.
+
+    Parameters
+    ----------
+    values : numpy.ndarray or torch.Tensor
+        Shape (T, C), the (already scaled) series.
+    seq_len, pred_len : int
+        Lookback and horizon. ``pred_len=0`` gives lookback-only windows for prediction.
+    marks : array-like, optional
+        Shape (T, M), calendar features of every row.
+    exog : array-like, optional
+        Shape (T, E), exogenous variables of every row.
+    device : str or torch.device, default="cpu"
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmamba._nn.training import SeriesWindows
+    >>> w = SeriesWindows(np.arange(20.0).reshape(10, 2), seq_len=4, pred_len=2)
+    >>> len(w)
+    5
+    >>> x, x_mark, exog, y = w.batch([0, 4])
+    >>> x.shape, y.shape, y[1, :, 0].tolist()
+    (torch.Size([2, 4, 2]), torch.Size([2, 2, 2]), [16.0, 18.0])
+    """
+
+    def __init__(self, values, seq_len, pred_len, marks=None, exog=None, device="cpu"):
+        self.seq_len = int(seq_len)
+        self.pred_len = int(pred_len)
+        self.values = _as_tensor(values, device)
+        if self.values.dim() != 2:
+            raise ValueError(f"values must have shape (T, C), got {tuple(self.values.shape)}")
+        n_rows = self.values.shape[0]
+        self.marks = None if marks is None else _as_tensor(marks, device)
+        self.exog = None if exog is None else _as_tensor(exog, device)
+        for name, extra in (("marks", self.marks), ("exog", self.exog)):
+            if extra is not None and (extra.dim() != 2 or extra.shape[0] != n_rows):
+                raise ValueError(
+                    f"{name} must have shape ({n_rows}, k) to match values, "
+                    f"got {tuple(extra.shape)}"
+                )
+        width = self.seq_len + self.pred_len
+        if n_rows < width:
+            raise ValueError(
+                f"the series has {n_rows} rows, fewer than seq_len + pred_len = {width}"
+            )
+        # (n_windows, C, width) views; batches gather only the rows they need.
+        self.windows = self.values.unfold(0, width, 1)
+        self.mark_windows = None if self.marks is None else self.marks.unfold(0, self.seq_len, 1)
+        self.exog_windows = None if self.exog is None else self.exog.unfold(0, self.seq_len, 1)
+
+    def __len__(self):
+        return self.windows.shape[0]
+
+    def batch(self, starts):
+        """Gather windows starting at ``starts``.
+
+        Returns
+        -------
+        x : torch.Tensor
+            (batch, seq_len, C) lookback.
+        x_mark, exog : torch.Tensor or None
+            (batch, seq_len, M) and (batch, seq_len, E) over the lookback rows.
+        y : torch.Tensor
+            (batch, pred_len, C) targets.
+        """
+        if not torch.is_tensor(starts):
+            starts = torch.as_tensor(np.asarray(starts, dtype=np.int64))
+        starts = starts.to(self.windows.device)
+        w = self.windows[starts]
+        x = w[..., : self.seq_len].transpose(1, 2)
+        y = w[..., self.seq_len:].transpose(1, 2)
+        x_mark = None if self.mark_windows is None else self.mark_windows[starts].transpose(1, 2)
+        exog = None if self.exog_windows is None else self.exog_windows[starts].transpose(1, 2)
+        return x, x_mark, exog, y
+
+
+def _as_tensor(a, device):
+    t = a if torch.is_tensor(a) else torch.from_numpy(np.ascontiguousarray(a))
+    return t.to(device=device, dtype=torch.float32)
+
+
+class TrainingResult:
+    """What :func:`train_network` reports.
+
+    Attributes
+    ----------
+    history : list of dict
+        One entry per epoch: ``epoch`` (1-based), ``train_loss``, ``val_loss`` (None without
+        validation), ``lr`` used in that epoch and ``seconds``.
+    n_epochs : int
+        Epochs run (fewer than ``max_epochs`` after early stopping).
+    best_epoch : int
+        Epoch whose weights the network holds on return.
+    """
+
+    def __init__(self, history, n_epochs, best_epoch):
+        self.history = history
+        self.n_epochs = n_epochs
+        self.best_epoch = best_epoch
+
+    def __repr__(self):
+        return (
+            f"TrainingResult(n_epochs={self.n_epochs}, best_epoch={self.best_epoch}, "
+            f"history=<{len(self.history)} epochs>)"
+        )
+
+
+def _forward(network, x, x_mark, exog):
+    out = network(x, x_mark=x_mark, exog=exog)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(
+            f"{type(network).__name__}.forward must return (y_hat, aux_loss), got {type(out)}"
+        )
+    return out
+
+
+def _diverged(what, epoch, lr, detail=""):
+    return TrainingDivergedError(
+        f"the {what} loss became NaN or infinite in epoch {epoch}{detail} "
+        f"(learning rate {lr:.3g}). The optimiser diverged: lower `lr` (e.g. by a factor of "
+        "10), use loss='huber' or 'mae' for heavy-tailed data, or check the input for extreme "
+        "values."
+    )
+
+
+def train_network(
+    network,
+    windows,
+    train_starts,
+    val_starts=None,
+    *,
+    max_epochs=10,
+    batch_size=32,
+    lr=1e-3,
+    lr_decay=1.0,
+    loss_fn=None,
+    optimizer="adam",
+    optimizer_kwargs=None,
+    patience=None,
+    generator=None,
+    clip_norm=GRAD_CLIP_NORM,
+    verbose=0,
+):
+    """Train ``network`` in place on windows of a series.
+
+    Each epoch shuffles the training windows with ``generator``, steps the optimiser on
+    ``loss_fn(y_hat, y) + aux_loss`` with gradients clipped to ``clip_norm``, evaluates the
+    validation windows (when any), then multiplies the learning rate by ``lr_decay``. With
+    validation, the weights of the epoch with the lowest validation loss are restored at the
+    end, and training stops after ``patience`` epochs without improvement.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        Called as ``network(x, x_mark=..., exog=...)`` and returning ``(y_hat, aux_loss)``;
+        already on the device of ``windows``.
+    windows : SeriesWindows
+        The series, cut into ``seq_len + pred_len`` windows.
+    train_starts, val_starts : array-like of int
+        Start rows of the training and validation windows.
+    max_epochs : int, default=10
+    batch_size : int, default=32
+    lr : float, default=1e-3
+        Learning rate of the first epoch.
+    lr_decay : float, default=1.0
+        Per-epoch multiplicative decay (0.5 is Time-Series-Library's ``lradj=type1``).
+    loss_fn : callable, optional
+        ``loss_fn(y_hat, y) -> scalar``; mean squared error when omitted.
+    optimizer : {"adam", "adamw"}, default="adam"
+    optimizer_kwargs : dict, optional
+    patience : int or None, default=None
+        Epochs without validation improvement before stopping; None never stops early.
+    generator : torch.Generator, optional
+        Shuffling stream; see :func:`seeded`.
+    clip_norm : float or None, default=GRAD_CLIP_NORM
+        Max global gradient norm; None disables clipping.
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    Returns
+    -------
+    TrainingResult
+
+    Raises
+    ------
+    TrainingDivergedError
+        When a training or validation loss is NaN or infinite; the message names the epoch
+        and suggests a lower learning rate.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skmamba._nn.training import SeriesWindows, train_network
+    >>> class Linear(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.lin = torch.nn.Linear(8, 2)
+    ...     def forward(self, x, x_mark=None, exog=None):
+    ...         return self.lin(x.transpose(1, 2)).transpose(1, 2), None
+    >>> w = SeriesWindows(np.sin(np.arange(60.0))[:, None], seq_len=8, pred_len=2)
+    >>> result = train_network(Linear(), w, np.arange(40), np.arange(40, 51), max_epochs=2)
+    >>> result.n_epochs, len(result.history)
+    (2, 2)
+    """
+    loss_fn = loss_fn if loss_fn is not None else nn.MSELoss()
+    train_starts = torch.as_tensor(np.asarray(train_starts, dtype=np.int64))
+    val_starts = (
+        None if val_starts is None or len(val_starts) == 0
+        else torch.as_tensor(np.asarray(val_starts, dtype=np.int64))
+    )
+    if len(train_starts) == 0:
+        raise ValueError("no training windows: the series is too short for seq_len + pred_len")
+    params = [p for p in network.parameters() if p.requires_grad]
+    opt = make_optimizer(optimizer, params, lr, optimizer_kwargs)
+    batch_size = max(1, int(batch_size))
+
+    history = []
+    best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
+    for epoch in range(1, int(max_epochs) + 1):
+        tic = time.perf_counter()
+        epoch_lr = opt.param_groups[0]["lr"]
+        network.train()
+        order = train_starts[torch.randperm(len(train_starts), generator=generator)]
+        total, count = 0.0, 0
+        for i, b in enumerate(range(0, len(order), batch_size)):
+            starts = order[b: b + batch_size]
+            x, x_mark, exog, y = windows.batch(starts)
+            y_hat, aux = _forward(network, x, x_mark, exog)
+            loss = loss_fn(y_hat, y)
+            if aux is not None:
+                loss = loss + aux
+            if not torch.isfinite(loss):
+                raise _diverged("training", epoch, epoch_lr, f", batch {i + 1}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip_norm is not None:
+                torch.nn.utils.clip_grad_norm_(params, clip_norm)
+            opt.step()
+            total += float(loss.detach()) * len(starts)
+            count += len(starts)
+        train_loss = total / count
+
+        val_loss = None
+        if val_starts is not None:
+            val_loss = evaluate_loss(network, windows, val_starts, loss_fn, batch_size)
+            if not math.isfinite(val_loss):
+                raise _diverged("validation", epoch, epoch_lr)
+        history.append({
+            "epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": epoch_lr,
+            "seconds": time.perf_counter() - tic,
+        })
+        if verbose:
+            val_txt = "" if val_loss is None else f"  val_loss {val_loss:.6g}"
+            print(
+                f"epoch {epoch}/{max_epochs}  train_loss {train_loss:.6g}{val_txt}  "
+                f"lr {epoch_lr:.3g}  {history[-1]['seconds']:.1f}s",
+                flush=True,
+            )
+
+        if val_loss is not None:
+            if val_loss < best_loss:
+                best_loss, best_epoch, stale = val_loss, epoch, 0
+                best_state = copy.deepcopy(network.state_dict())
+            else:
+                stale += 1
+                if patience is not None and stale >= patience:
+                    if verbose:
+                        print(
+                            f"early stopping after epoch {epoch}: no validation improvement "
+                            f"for {stale} epochs; restoring epoch {best_epoch}",
+                            flush=True,
+                        )
+                    break
+        else:
+            best_epoch = epoch
+        for group in opt.param_groups:
+            group["lr"] *= lr_decay
+
+    if best_state is not None:
+        network.load_state_dict(best_state)
+    network.eval()
+    return TrainingResult(history, len(history), best_epoch)
+
+
+@torch.no_grad()
+def evaluate_loss(network, windows, starts, loss_fn, batch_size=256):
+    """Mean ``loss_fn`` over the windows starting at ``starts`` (eval mode, no aux loss).
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skmamba._nn.training import SeriesWindows, evaluate_loss
+    >>> class Zero(torch.nn.Module):
+    ...     def forward(self, x, x_mark=None, exog=None):
+    ...         return torch.zeros(x.shape[0], 2, x.shape[2]), None
+    >>> w = SeriesWindows(np.ones((10, 1)), seq_len=4, pred_len=2)
+    >>> evaluate_loss(Zero(), w, [0, 1], torch.nn.MSELoss())
+    1.0
+    """
+    network.eval()
+    starts = torch.as_tensor(np.asarray(starts, dtype=np.int64))
+    total = 0.0
+    for b in range(0, len(starts), max(1, int(batch_size))):
+        s = starts[b: b + batch_size]
+        x, x_mark, exog, y = windows.batch(s)
+        y_hat, _ = _forward(network, x, x_mark, exog)
+        total += float(loss_fn(y_hat, y)) * len(s)
+    return total / len(starts)
+
+
+@torch.no_grad()
+def predict_batches(network, x, x_mark=None, exog=None, batch_size=256):
+    """Forecast lookback windows in eval mode, batch by batch.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+    x : torch.Tensor
+        (n, seq_len, C) lookbacks, possibly a strided view.
+    x_mark, exog : torch.Tensor, optional
+        (n, seq_len, M) and (n, seq_len, E).
+    batch_size : int, default=256
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, pred_len, C) float32 forecasts in the units of x.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skmamba._nn.training import predict_batches
+    >>> class Last(torch.nn.Module):
+    ...     def forward(self, x, x_mark=None, exog=None):
+    ...         return x[:, -1:, :].repeat(1, 3, 1), None
+    >>> predict_batches(Last(), torch.arange(8.0).reshape(2, 4, 1))[:, :, 0].tolist()
+    [[3.0, 3.0, 3.0], [7.0, 7.0, 7.0]]
+    """
+    network.eval()
+    out = []
+    for b in range(0, x.shape[0], max(1, int(batch_size))):
+        sl = slice(b, b + batch_size)
+        y_hat, _ = _forward(
+            network, x[sl], None if x_mark is None else x_mark[sl],
+            None if exog is None else exog[sl],
+        )
+        out.append(y_hat.float().cpu().numpy())
+    return np.concatenate(out, axis=0)

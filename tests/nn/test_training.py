@@ -1,0 +1,166 @@
+"""The training engine: strided windows, seeded shuffling, early stopping, divergence."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from skmamba._nn.networks import SMambaNet
+from skmamba._nn.training import (
+    SeriesWindows,
+    TrainingDivergedError,
+    make_loss,
+    resolve_device,
+    seeded,
+    train_network,
+)
+
+
+class Constant(nn.Module):
+    """Forecasts a learnable constant, ignoring the input."""
+
+    def __init__(self, pred_len=2, value=0.0):
+        super().__init__()
+        self.pred_len = pred_len
+        self.p = nn.Parameter(torch.tensor(float(value)))
+
+    def forward(self, x, x_mark=None, exog=None):
+        return self.p * torch.ones(x.shape[0], self.pred_len, x.shape[2]), None
+
+
+class Scale(nn.Module):
+    """y_hat = p * last value; explodes under a huge learning rate."""
+
+    def __init__(self):
+        super().__init__()
+        self.p = nn.Parameter(torch.tensor(1.0))
+
+    def forward(self, x, x_mark=None, exog=None):
+        return self.p * x[:, -2:, :], None
+
+
+def test_windows_are_views_not_copies():
+    values = torch.arange(300, dtype=torch.float32).reshape(100, 3)
+    marks = torch.rand(100, 4)
+    w = SeriesWindows(values, seq_len=10, pred_len=5, marks=marks)
+    assert len(w) == 86
+    assert w.windows.untyped_storage().data_ptr() == w.values.untyped_storage().data_ptr()
+    assert w.mark_windows.untyped_storage().data_ptr() == w.marks.untyped_storage().data_ptr()
+    assert w.windows.untyped_storage().nbytes() == values.numel() * 4
+    x, x_mark, exog, y = w.batch([0, 85])
+    torch.testing.assert_close(x[1], values[85:95])
+    torch.testing.assert_close(y[1], values[95:100])
+    torch.testing.assert_close(x_mark[0], marks[:10])
+    assert exog is None
+
+
+def test_windows_from_numpy_share_memory_with_float32_input():
+    arr = np.random.default_rng(0).standard_normal((50, 2)).astype(np.float32)
+    w = SeriesWindows(arr, seq_len=8, pred_len=2)
+    assert np.shares_memory(w.values.numpy(), arr)
+
+
+def test_windows_reject_short_or_misaligned_input():
+    with pytest.raises(ValueError, match="fewer than seq_len"):
+        SeriesWindows(np.zeros((5, 1)), seq_len=4, pred_len=2)
+    with pytest.raises(ValueError, match="marks"):
+        SeriesWindows(np.zeros((10, 1)), 4, 2, marks=np.zeros((9, 4)))
+
+
+def test_shuffling_is_seeded():
+    def run(seed):
+        w = SeriesWindows(np.sin(np.arange(80.0))[:, None], seq_len=6, pred_len=2)
+        with seeded(seed) as gen:
+            net = SMambaNet(6, 2, 1, d_model=8, d_ff=8, e_layers=1)
+            train_network(net, w, np.arange(60), max_epochs=2, batch_size=8, generator=gen)
+        return torch.cat([p.detach().flatten() for p in net.parameters()])
+
+    assert torch.equal(run(0), run(0))
+    assert not torch.equal(run(0), run(1))
+
+
+def test_early_stopping_restores_best_weights():
+    # Training targets are 1 and validation targets 0: every epoch moves the constant towards
+    # 1, so validation loss only grows after the first epoch, which must be restored.
+    series = np.concatenate([np.ones(20), np.zeros(10)])[:, None]
+    w = SeriesWindows(series, seq_len=2, pred_len=2)
+    train, val = np.arange(0, 17), np.arange(18, 27)
+
+    def fit(max_epochs, patience):
+        net = Constant()
+        with seeded(0) as gen:
+            res = train_network(net, w, train, val, max_epochs=max_epochs, batch_size=4,
+                                lr=0.05, patience=patience, generator=gen)
+        return net, res
+
+    net, res = fit(max_epochs=10, patience=2)
+    assert res.n_epochs == 3 and res.best_epoch == 1
+    vals = [h["val_loss"] for h in res.history]
+    assert vals[0] < vals[1] < vals[2]
+    first, _ = fit(max_epochs=1, patience=None)
+    assert net.p.item() == first.p.item()
+    assert not net.training
+
+
+def test_without_validation_last_epoch_kept():
+    w = SeriesWindows(np.ones((30, 1)), seq_len=2, pred_len=2)
+    net = Constant()
+    res = train_network(net, w, np.arange(20), None, max_epochs=4, lr=0.01, patience=1)
+    assert res.n_epochs == 4 and res.best_epoch == 4
+    assert all(h["val_loss"] is None for h in res.history)
+    assert [h["lr"] for h in res.history] == [0.01] * 4
+
+
+def test_lr_decay_schedule():
+    w = SeriesWindows(np.ones((30, 1)), seq_len=2, pred_len=2)
+    res = train_network(Constant(), w, np.arange(20), max_epochs=3, lr=0.8, lr_decay=0.5)
+    assert [h["lr"] for h in res.history] == [0.8, 0.4, 0.2]
+
+
+def test_nan_loss_raises_naming_epoch_and_lr():
+    w = SeriesWindows(np.random.default_rng(0).standard_normal((60, 1)) * 10, 4, 2)
+    with pytest.raises(TrainingDivergedError, match=r"epoch 1, batch \d+.*lower `lr`"):
+        train_network(Scale(), w, np.arange(50), max_epochs=3, batch_size=4, lr=1e30,
+                      clip_norm=None)
+
+
+def test_nan_validation_loss_raises():
+    class NanOnEval(Constant):
+        def forward(self, x, x_mark=None, exog=None):
+            y, aux = super().forward(x)
+            return (y if self.training else y * float("nan")), aux
+
+    w = SeriesWindows(np.ones((30, 1)), seq_len=2, pred_len=2)
+    with pytest.raises(TrainingDivergedError, match="validation loss.*epoch 1"):
+        train_network(NanOnEval(), w, np.arange(10), np.arange(20, 27), max_epochs=2)
+
+
+def test_aux_loss_is_added():
+    class WithAux(Constant):
+        def forward(self, x, x_mark=None, exog=None):
+            y, _ = super().forward(x)
+            return y, 1000.0 * self.p ** 2
+
+    w = SeriesWindows(np.ones((30, 1)), seq_len=2, pred_len=2)
+    res = train_network(WithAux(value=1.0), w, np.arange(20), max_epochs=1, batch_size=100)
+    assert res.history[0]["train_loss"] == pytest.approx(1000.0)
+
+
+def test_losses():
+    a, b = torch.zeros(4), torch.full((4,), 2.0)
+    assert float(make_loss("mse")(a, b)) == 4.0
+    assert float(make_loss("mae")(a, b)) == 2.0
+    assert float(make_loss("huber")(a, b)) == 1.5
+    assert float(make_loss("mse+mae", mse_weight=0.25)(a, b)) == 2.5
+    with pytest.raises(ValueError, match="loss must be one of"):
+        make_loss("rmse")
+
+
+def test_resolve_device():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="device='cpu'"):
+            resolve_device("cuda")
+    with pytest.raises(ValueError):
+        resolve_device("tpu")
