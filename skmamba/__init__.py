@@ -1,3 +1,9 @@
 """skmamba: Mamba-family time-series forecasters for sktime and scikit-learn."""
 
 __version__ = "0.1.0"
+
+from ._nn.training import TrainingDivergedError
+from .estimators import *  # noqa: F401,F403  (the forecasters)
+from .estimators import __all__ as _forecasters
+
+__all__ = [*_forecasters, "TrainingDivergedError"]
