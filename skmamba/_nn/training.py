@@ -22,6 +22,7 @@ __all__ = [
     "SeriesWindows",
     "TrainingDivergedError",
     "TrainingResult",
+    "evaluate_loss",
     "make_loss",
     "make_optimizer",
     "predict_batches",
@@ -323,6 +324,12 @@ class TrainingResult:
         Epochs run (fewer than ``max_epochs`` after early stopping).
     best_epoch : int
         Epoch whose weights the network holds on return.
+
+    Examples
+    --------
+    >>> from skmamba._nn.training import TrainingResult
+    >>> TrainingResult([{"epoch": 1, "train_loss": 0.5}], n_epochs=1, best_epoch=1)
+    TrainingResult(n_epochs=1, best_epoch=1, history=<1 epochs>)
     """
 
     def __init__(self, history, n_epochs, best_epoch):

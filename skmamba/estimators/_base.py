@@ -10,6 +10,7 @@ parameters and builds its network (see :mod:`skmamba.estimators.smamba`).
 import copy
 import math
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,9 @@ _COMMON_PARAMETERS = """\
         None never stops early.
     device : {{"auto", "cpu", "cuda"}}, default="auto"
         Where to train and predict; "auto" picks CUDA when available. Weights are moved back
-        to the CPU after fitting, so a fitted forecaster pickles and loads anywhere.
+        to the CPU after fitting, so a fitted forecaster pickles and loads anywhere; loaded
+        on a machine without CUDA, a forecaster set to "cuda" predicts on the CPU with a
+        warning (fitting there raises an error).
     random_state : int, numpy.random.RandomState or None, default=None
         Seeds weight initialisation, dropout and shuffling. With an int, fits on the CPU
         are bit-for-bit reproducible, also across processes.
@@ -87,6 +90,10 @@ _COMMON_ATTRIBUTES = """\
         The seed actually used (drawn from ``random_state``).
     device_ : str
         The device training ran on."""
+
+
+# Attributes sklearn's meta-estimators set on an estimator for the duration of a fit.
+_SKLEARN_RUNTIME_ATTRS = ("_parent_callback_ctx", "_skl_callbacks")
 
 
 def _first_bad(values):
@@ -131,6 +138,21 @@ class BaseMambaForecaster(BaseForecaster):
     only appends ``y`` to the context; ``update_params=True`` also fine-tunes on the windows
     whose last target is a new row, for ``min(2, max_epochs)`` epochs at the learning rate
     of the last fit epoch, with the scaler of the fit.
+
+    Examples
+    --------
+    A minimal subclass (real ones live in their own public module and list the common
+    parameters too, see :class:`~skmamba.estimators.SMambaForecaster`):
+
+    >>> import numpy as np
+    >>> from skmamba.estimators import SMambaForecaster
+    >>> from skmamba.estimators._base import BaseMambaForecaster
+    >>> issubclass(SMambaForecaster, BaseMambaForecaster)
+    True
+    >>> f = SMambaForecaster(seq_len=12, d_model=8, d_ff=8, e_layers=1, max_epochs=1,
+    ...                      random_state=0)
+    >>> f.fit(np.sin(np.arange(50) / 3.0), fh=[1, 2, 3]).predict().shape
+    (3, 1)
     """
 
     _tags = {
@@ -179,6 +201,34 @@ class BaseMambaForecaster(BaseForecaster):
             p = sig.parameters.get(n)
             out[n] = p.default if p is not None else fallback[n]
         return out
+
+    def __sklearn_tags__(self):
+        # sklearn >= 1.6 asks every estimator for its tags (GridSearchCV, clone checks);
+        # sktime objects have none. Rows of y are time points, so no sample shuffling applies.
+        from sklearn.utils import InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type=None,
+            target_tags=TargetTags(required=False),
+            input_tags=InputTags(allow_nan=False),
+            non_deterministic=self.random_state is None,
+        )
+
+    def reset(self):
+        """Reset to the post-init state, keeping sklearn's runtime callback context.
+
+        sklearn (>= 1.8) attaches ``_parent_callback_ctx`` to an estimator around ``fit`` in
+        ``GridSearchCV`` and deletes it afterwards; sktime's ``fit`` starts with ``reset()``,
+        which would remove it first and make the search fail.
+
+        Returns
+        -------
+        self
+        """
+        kept = {k: self.__dict__[k] for k in _SKLEARN_RUNTIME_ATTRS if k in self.__dict__}
+        super().reset()
+        self.__dict__.update(kept)
+        return self
 
     # ------------------------------------------------------------------ subclass hooks
     def _build_network(self, n_channels, n_mark, n_exog):
@@ -442,9 +492,18 @@ class BaseMambaForecaster(BaseForecaster):
         self._cur_y = y.copy()
         self._cur_X = X.loc[y.index].copy() if self.n_exog_ else None
 
+    def _inference_device(self):
+        # A forecaster trained with device="cuda" must still forecast after being loaded on
+        # a machine without a GPU (set_params would discard the fit), so fall back to CPU.
+        try:
+            return training.resolve_device(self.device)
+        except RuntimeError as err:
+            warnings.warn(f"{err} Falling back to the CPU.", RuntimeWarning, stacklevel=3)
+            return training.resolve_device("cpu")
+
     def _forecast_lookbacks(self, values, marks, exog, n_windows):
         """Forecasts in y's units, (n_windows, pred_len, C), from scaled arrays."""
-        device = training.resolve_device(self.device)
+        device = self._inference_device()
         windows = training.SeriesWindows(values, self.seq_len, 0, marks, exog)
         x = windows.windows[:n_windows].transpose(1, 2)
         x_mark = None if windows.mark_windows is None else windows.mark_windows[:n_windows]
@@ -523,7 +582,7 @@ class BaseMambaForecaster(BaseForecaster):
         tail = y.iloc[start:]
         marks = self._marks_for(tail.index)
         exog = self._exog_for(X, tail.index, "update")
-        device = training.resolve_device(self.device)
+        device = self._inference_device()
         windows = training.SeriesWindows(
             self._scale(tail.to_numpy(dtype=np.float64)), self.seq_len, self.pred_len_,
             marks, exog, device=device,

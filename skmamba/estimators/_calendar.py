@@ -10,7 +10,17 @@ N_CALENDAR_FEATURES = 4
 
 
 def has_calendar(index):
-    """Whether ``index`` carries dates, so calendar features can be derived from it."""
+    """Whether ``index`` carries dates, so calendar features can be derived from it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skmamba.estimators._calendar import has_calendar
+    >>> has_calendar(pd.period_range("2020-01", periods=3, freq="M"))
+    True
+    >>> has_calendar(pd.RangeIndex(3))
+    False
+    """
     return isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex))
 
 
@@ -36,8 +46,8 @@ def calendar_features(index):
     >>> import pandas as pd
     >>> from skmamba.estimators._calendar import calendar_features
     >>> idx = pd.date_range("2016-07-01", periods=2, freq="h")
-    >>> calendar_features(idx).round(3).tolist()
-    [[-0.5, 0.167, -0.5, 0.0], [-0.457, 0.167, -0.5, 0.0]]
+    >>> calendar_features(idx).astype(float).round(3).tolist()
+    [[-0.5, 0.167, -0.5, -0.001], [-0.457, 0.167, -0.5, -0.001]]
     """
     if isinstance(index, pd.PeriodIndex):
         index = index.to_timestamp()

@@ -275,3 +275,32 @@ def test_pickle_and_save_load_roundtrip(cls, tmp_path, etth1_small):
     loaded = load(tmp_path / "model.zip")
     pd.testing.assert_frame_equal(loaded.predict(), expected)
     assert next(loaded.network_.parameters()).device.type == "cpu"
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_forecaster_predicts_on_cpu_after_loading(etth1_small):
+    f = tiny(SMambaForecaster).fit(etth1_small.iloc[:60], fh=[1])
+    expected = f.predict()
+    f.device = "cuda"  # as if fitted on a GPU machine and unpickled here
+    with pytest.warns(RuntimeWarning, match="Falling back to the CPU"):
+        pd.testing.assert_frame_equal(f.predict(), expected)
+
+
+# ---------------------------------------------------------------- scikit-learn
+def test_sklearn_clone_and_grid_search(y_range):
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+    from sktime.forecasting.base import ForecastingHorizon
+
+    est = tiny(SMambaForecaster)
+    assert clone(est).get_params() == est.get_params()
+
+    def neg_mse(forecaster, y_test, _=None):
+        pred = forecaster.predict(ForecastingHorizon(y_test.index, is_relative=False))
+        return -float(((pred - y_test) ** 2).mean())
+
+    search = GridSearchCV(est, {"lr": [1e-3, 1e-2]}, scoring=neg_mse, error_score="raise",
+                          cv=TimeSeriesSplit(n_splits=2, test_size=est.pred_len))
+    search.fit(y_range)
+    assert search.best_params_["lr"] in (1e-3, 1e-2)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
