@@ -23,13 +23,15 @@ from ._calendar import N_CALENDAR_FEATURES, calendar_features, has_calendar
 
 __all__ = ["BaseMambaForecaster"]
 
-_COMMON_PARAMETERS = """\
-    seq_len : int, default=96
+_WINDOW_PARAMETERS = """\
+    seq_len : int, default={seq_len}
         Lookback: the number of past time points each forecast is made from.
     pred_len : int or None, default=None
         Trained horizon: the network forecasts steps 1..pred_len at once and ``predict``
         returns any subset of them. None takes the largest step of the ``fh`` passed to
-        ``fit``; fitting with neither raises an error.
+        ``fit``; fitting with neither raises an error."""
+
+_TRAINING_PARAMETERS = """\
     max_epochs : int, default={max_epochs}
         Training epochs (fewer when early stopping triggers).
     batch_size : int, default={batch_size}
@@ -111,9 +113,10 @@ class BaseMambaForecaster(BaseForecaster):
     Not used directly. A subclass lists every constructor parameter in its ``__init__``
     (the common ones below plus its architecture), stores them unchanged, calls
     ``super().__init__()`` and implements ``_build_network(n_channels, n_mark, n_exog)``,
-    returning a network that follows the :mod:`skmamba._nn.networks` contract. Its docstring
-    may contain the lines ``{common_parameters}`` and ``{common_attributes}``, which are
-    replaced by the shared documentation.
+    returning a network that follows the :mod:`skmamba._nn.networks` contract. In its
+    docstring the lines ``{window_parameters}`` (seq_len, pred_len), ``{training_parameters}``
+    (max_epochs ... verbose) and ``{common_attributes}`` are replaced by the shared
+    documentation, with the subclass's defaults filled in.
 
     How fit works:
 
@@ -176,26 +179,30 @@ class BaseMambaForecaster(BaseForecaster):
 
     # Fine-tuning epochs of update(update_params=True), capped by max_epochs.
     _update_epochs = 2
-    # Windows per forward pass in predict_windows and validation.
+    # Windows per forward pass in predict_windows.
     _predict_batch_size = 256
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         doc = cls.__dict__.get("__doc__")
-        if doc and "{common_" in doc:
+        if doc and "{" in doc:
             defaults = cls._common_defaults()
-            cls.__doc__ = doc.replace(
-                "    {common_parameters}", _COMMON_PARAMETERS.format(**defaults)
-            ).replace("    {common_attributes}", _COMMON_ATTRIBUTES)
+            for marker, text in (
+                ("{window_parameters}", _WINDOW_PARAMETERS),
+                ("{training_parameters}", _TRAINING_PARAMETERS),
+                ("{common_attributes}", _COMMON_ATTRIBUTES),
+            ):
+                doc = doc.replace("    " + marker, text.format(**defaults))
+            cls.__doc__ = doc
 
     @classmethod
     def _common_defaults(cls):
         import inspect
 
         sig = inspect.signature(cls.__init__)
-        names = ("max_epochs", "batch_size", "lr", "lr_decay", "loss", "optimizer", "patience")
-        fallback = {"max_epochs": 10, "batch_size": 32, "lr": 1e-3, "lr_decay": 1.0,
-                    "loss": "mse", "optimizer": "adam", "patience": 3}
+        fallback = {"seq_len": 96, "max_epochs": 10, "batch_size": 32, "lr": 1e-3,
+                    "lr_decay": 1.0, "loss": "mse", "optimizer": "adam", "patience": 3}
+        names = tuple(fallback)
         out = {}
         for n in names:
             p = sig.parameters.get(n)
@@ -203,8 +210,8 @@ class BaseMambaForecaster(BaseForecaster):
         return out
 
     def __sklearn_tags__(self):
-        # sklearn >= 1.6 asks every estimator for its tags (GridSearchCV, clone checks);
-        # sktime objects have none. Rows of y are time points, so no sample shuffling applies.
+        # sklearn >= 1.6 asks every estimator for its tags (GridSearchCV, clone checks) and
+        # sktime objects define none.
         from sklearn.utils import InputTags, Tags, TargetTags
 
         return Tags(
@@ -245,11 +252,15 @@ class BaseMambaForecaster(BaseForecaster):
         if y is not None:
             self._check_values(y, "y")
         if X is not None:
-            self._check_values(X, "X")
+            # X that the forecaster ignores may hold text columns; sktime still rejects NaN.
+            self._check_values(X, "X", numeric_only=not self.get_tag("capability:exogenous"))
         return super()._check_X_y(X=X, y=y, **kwargs)
 
-    def _check_values(self, data, name):
-        """Raise on non-numeric columns and on NaN or infinite values, naming where."""
+    def _check_values(self, data, name, numeric_only=False):
+        """Raise on non-numeric columns and on NaN or infinite values, naming where.
+
+        With ``numeric_only`` non-numeric columns are skipped instead of rejected.
+        """
         cls = type(self).__name__
         if isinstance(data, np.ndarray):
             if data.dtype.kind not in "biuf" or data.ndim > 2:
@@ -261,6 +272,10 @@ class BaseMambaForecaster(BaseForecaster):
             frame = data
         else:
             return
+        numeric = [pd.api.types.is_numeric_dtype(d) and not isinstance(d, pd.CategoricalDtype)
+                   for d in frame.dtypes]
+        if numeric_only:
+            frame = frame.loc[:, numeric]
         for col, dtype in frame.dtypes.items():
             if isinstance(dtype, pd.CategoricalDtype):
                 continue  # sktime raises its own "categorical" TypeError
@@ -638,6 +653,11 @@ class BaseMambaForecaster(BaseForecaster):
         """
         self.check_is_fitted()
         cls = type(self).__name__
+        if getattr(self, "_is_vectorized", False):
+            raise NotImplementedError(
+                f"{cls}.predict_windows works on a forecaster fitted to a single series; this "
+                "one was fitted to a panel or hierarchy (one network per series)."
+            )
         self._check_values(y, "y")
         if X is not None:
             self._check_values(X, "X")

@@ -45,12 +45,7 @@ class SMambaForecaster(BaseMambaForecaster):
 
     Parameters
     ----------
-    seq_len : int, default=96
-        Lookback: the number of past time points each forecast is made from.
-    pred_len : int or None, default=None
-        Trained horizon: the network forecasts steps 1..pred_len at once and ``predict``
-        returns any subset of them. None takes the largest step of the ``fh`` passed to
-        ``fit``; fitting with neither raises an error.
+    {window_parameters}
     d_model : int, default=256
         Token width.
     d_state : int, default=2
@@ -61,7 +56,7 @@ class SMambaForecaster(BaseMambaForecaster):
         Encoder layers.
     dropout : float, default=0.1
         Dropout in the embedding and the feed-forward block.
-    {common_parameters}
+    {training_parameters}
 
     Attributes
     ----------

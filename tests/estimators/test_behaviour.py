@@ -259,8 +259,19 @@ def test_exogenous_forecaster_uses_X(etth1_small):
                                rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="needs X"):
         f.predict_windows(y.iloc[:120])
+    with pytest.raises(ValueError, match="columns"):
+        copy.deepcopy(f).update(y.iloc[100:110], X=X.iloc[100:110, ::-1])
     f.update(y.iloc[100:110], X=X.iloc[100:110], update_params=True)
     assert np.isfinite(f.predict(X=X.iloc[110:112]).to_numpy()).all()
+
+
+def test_ignored_X_may_hold_text_but_not_nan(y_range):
+    X = pd.DataFrame({"label": ["a"] * len(y_range), "v": 1.0}, index=y_range.index)
+    f = tiny(SMambaForecaster).fit(y_range, X=X, fh=[1])
+    assert f.n_exog_ == 0
+    X.iloc[4, 1] = np.nan
+    with pytest.raises(ValueError, match="'v'"):
+        f.fit(y_range, X=X, fh=[1])
 
 
 # ---------------------------------------------------------------- persistence
