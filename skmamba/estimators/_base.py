@@ -519,27 +519,23 @@ class BaseMambaForecaster(BaseForecaster):
     def _forecast_lookbacks(self, values, marks, exog, n_windows):
         """Forecasts in y's units, (n_windows, pred_len, C), from scaled arrays."""
         device = self._inference_device()
-        windows = training.SeriesWindows(values, self.seq_len, 0, marks, exog)
+        # The series goes to the device once; lookbacks are strided views into it.
+        windows = training.SeriesWindows(values, self.seq_len, 0, marks, exog, device=device)
         x = windows.windows[:n_windows].transpose(1, 2)
         x_mark = None if windows.mark_windows is None else windows.mark_windows[:n_windows]
         ex = None if windows.exog_windows is None else windows.exog_windows[:n_windows]
+        x_mark = None if x_mark is None else x_mark.transpose(1, 2)
+        ex = None if ex is None else ex.transpose(1, 2)
         network = self.network_
         try:
-            if device.type != "cpu":
-                network.to(device)
-                x = x.to(device)
-                x_mark = None if x_mark is None else x_mark.to(device)
-                ex = None if ex is None else ex.to(device)
-            x_mark = None if x_mark is None else x_mark.transpose(1, 2)
-            ex = None if ex is None else ex.transpose(1, 2)
+            network.to(device)
             # Seeded so layers that stay stochastic at inference give repeatable forecasts.
             with training.seeded(self.seed_, device):
                 out = training.predict_batches(
                     network, x, x_mark, ex, batch_size=self._predict_batch_size
                 )
         finally:
-            if device.type != "cpu":
-                network.cpu()
+            network.cpu()
         return self._unscale(out)
 
     def _predict(self, fh, X=None):
