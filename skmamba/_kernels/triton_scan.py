@@ -1,0 +1,315 @@
+"""Triton backend of the selective scan: a fused chunked scan with a recomputing backward.
+
+Imported lazily by :func:`skmamba._kernels.selective_scan` when ``backend="triton"`` (or
+``"auto"`` on CUDA), so importing skmamba never needs triton. Runs on CUDA tensors, and on
+CPU tensors under the Triton interpreter (``TRITON_INTERPRET=1``), which is how CI tests it.
+
+Design
+------
+* Grid ``(batch, cdiv(dim, BLOCK_D))``; each program keeps a (BLOCK_D, BLOCK_N) fp32 state
+  in registers and walks L in chunks of ``BLOCK_L``, scanning (exp(delta A), delta u B)
+  pairs with ``tl.associative_scan`` inside a chunk.
+* Memory: besides the output, the forward writes only the state at the end of every chunk,
+  (batch, dim, cdiv(L, BLOCK_L), N) fp32, about N / BLOCK_L floats per position. No
+  (batch, dim, L, N) tensor exists in either direction.
+* Backward walks the chunks in reverse, recomputes the chunk's states from the saved state
+  entering it, and runs the adjoint recurrence as a reverse scan. Gradients of parameters
+  shared across programs (A, D, delta_bias, fixed B/C, and variable B/C shared by the
+  channels of a group) are written as per-program partial sums and reduced here, on the
+  host, in a fixed order: results are bit-for-bit reproducible (no atomics).
+* The gradient of ``last_state`` flows back (mamba-ssm drops it), and ``initial_state``
+  receives a gradient.
+"""
+
+import math
+import os
+
+import torch
+
+from . import _triton_kernels as _k
+
+__all__ = ["selective_scan_triton", "pick_config"]
+
+# Largest tile (BLOCK_D * BLOCK_N * BLOCK_L fp32 elements) per kernel. The backward keeps
+# roughly twice as many tiles alive as the forward, hence the smaller budget. Untuned
+# guesses from register-file arithmetic (~16-32 fp32 per thread per live tile).
+_FWD_TILE = 8192
+_BWD_TILE = 4096
+# The interpreter spends ~0.1 ms per scanned element, so cap the chunk there: small chunks
+# waste less padding on tiny test shapes and give short sequences several chunks.
+_INTERPRET_MAX_BLOCK_L = 16
+
+
+def _interpreting():
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
+def _next_pow2(n):
+    return 1 << max(int(n) - 1, 0).bit_length()
+
+
+def _pow2_floor(n):
+    return 1 << (int(n).bit_length() - 1)
+
+
+def _warps(tile):
+    return int(min(8, max(1, tile // 512)))
+
+
+def pick_config(dim, N, L, d_align=None, interpret=None):
+    """Block sizes and warp counts for one problem shape.
+
+    Parameters
+    ----------
+    dim, N, L : int
+        Channels, state size and sequence length.
+    d_align : int, optional
+        ``BLOCK_D`` must divide this (``gcd`` of ``dim // G`` over the variable B and C),
+        so that a program reads a single group; ``None`` when B and C are both fixed.
+    interpret : bool, optional
+        Whether the Triton interpreter runs the kernels; read from ``TRITON_INTERPRET``
+        when omitted.
+
+    Returns
+    -------
+    dict
+        ``block_l`` (chunk length, shared by both kernels since the backward restarts from
+        the forward's chunk-end states), ``block_n`` (N padded to a power of two),
+        ``block_d`` / ``block_d_bwd`` (channels per program) and ``num_warps`` /
+        ``num_warps_bwd``.
+    """
+    if interpret is None:
+        interpret = _interpreting()
+    block_n = max(2, _next_pow2(N))
+    # Longer chunks amortise the per-chunk work (state extraction, boundary store) but the
+    # tile grows with N, so shorten the chunk as N grows rather than drop to BLOCK_D = 1.
+    block_l = 64 if block_n <= 16 else 32 if block_n <= 64 else 16
+    if interpret:
+        block_l = min(block_l, _INTERPRET_MAX_BLOCK_L)
+    block_l = max(2, min(block_l, _next_pow2(L)))
+    d_cap = _next_pow2(dim)
+    if d_align is not None:
+        d_cap = min(d_cap, d_align & -d_align)  # largest power of two dividing d_align
+    block_d = max(1, min(d_cap, 16, _FWD_TILE // (block_n * block_l)))
+    block_d_bwd = max(1, min(d_cap, 16, _BWD_TILE // (block_n * block_l)))
+    return dict(
+        block_l=block_l,
+        block_n=block_n,
+        block_d=block_d,
+        block_d_bwd=block_d_bwd,
+        num_warps=_warps(block_d * block_n * block_l),
+        num_warps_bwd=_warps(2 * block_d_bwd * block_n * block_l),
+    )
+
+
+def _bc_layout(M, batch, dim):
+    """Contiguous kernel layout of B or C: (M, variable, groups, channels per group)."""
+    if M.dim() == 2:
+        return M.contiguous(), False, 1, dim
+    M4 = M.unsqueeze(1) if M.dim() == 3 else M
+    groups = M4.shape[1]
+    return M4.contiguous(), True, groups, dim // groups
+
+
+def _check_config(cfg, dim, d_align):
+    for key in ("block_l", "block_n", "block_d", "block_d_bwd"):
+        v = cfg[key]
+        if v < 1 or v & (v - 1):
+            raise ValueError(f"selective_scan_triton: {key}={v} must be a power of two")
+    for key in ("block_d", "block_d_bwd"):
+        if d_align is not None and d_align % cfg[key]:
+            raise ValueError(
+                f"selective_scan_triton: {key}={cfg[key]} must divide dim // G = {d_align} "
+                "for variable or grouped B/C"
+            )
+
+
+class _SelectiveScanTriton(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, initial_state, softplus, config):
+        batch, dim, L = u.shape
+        N = A.shape[1]
+        u = u.contiguous()
+        delta = delta.contiguous()
+        A_c = A.contiguous()
+        B_c, b_var, G_B, dpg_B = _bc_layout(B, batch, dim)
+        C_c, c_var, G_C, dpg_C = _bc_layout(C, batch, dim)
+        D_c = D.contiguous() if D is not None else None
+        z_c = z.contiguous() if z is not None else None
+        bias_c = delta_bias.contiguous() if delta_bias is not None else None
+        h0_c = initial_state.contiguous() if initial_state is not None else None
+
+        aligns = [d for d, var in ((dpg_B, b_var), (dpg_C, c_var)) if var]
+        d_align = math.gcd(*aligns) if aligns else None
+        cfg = pick_config(dim, N, L, d_align)
+        if config:
+            cfg.update(config)
+        cfg["block_n"] = max(cfg["block_n"], _next_pow2(N))
+        _check_config(cfg, dim, d_align)
+        nchunks = triton_cdiv(L, cfg["block_l"])
+
+        out = torch.empty_like(u)
+        states = torch.empty(batch, dim, nchunks, N, device=u.device, dtype=torch.float32)
+        if out.numel():
+            grid = (batch, triton_cdiv(dim, cfg["block_d"]))
+            _k._fwd_kernel[grid](
+                u, delta, A_c, B_c, C_c, _or(D_c, u), _or(z_c, u), _or(bias_c, u),
+                _or(h0_c, u), out, states,
+                dim, L, N, nchunks, G_B, dpg_B, G_C, dpg_C,
+                HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=delta_bias is not None,
+                SOFTPLUS=softplus, HAS_H0=initial_state is not None,
+                B_VAR=b_var, C_VAR=c_var,
+                BLOCK_D=cfg["block_d"], BLOCK_N=cfg["block_n"], BLOCK_L=cfg["block_l"],
+                num_warps=cfg["num_warps"],
+            )
+        if L:
+            last_state = states[:, :, -1].clone()
+        else:
+            last_state = (h0_c.float().clone() if h0_c is not None
+                          else states.new_zeros(batch, dim, N))
+        if u.dtype == torch.float64:
+            last_state = last_state.double()
+
+        ctx.save_for_backward(u, delta, A_c, B_c, C_c, D_c, z_c, bias_c, h0_c, states)
+        ctx.meta = dict(
+            softplus=softplus, cfg=cfg, b_var=b_var, c_var=c_var, G_B=G_B, G_C=G_C,
+            dpg_B=dpg_B, dpg_C=dpg_C, nchunks=nchunks, B_shape=B.shape, C_shape=C.shape,
+            dtypes=(A.dtype, B.dtype, C.dtype, None if D is None else D.dtype,
+                    None if delta_bias is None else delta_bias.dtype,
+                    None if initial_state is None else initial_state.dtype),
+        )
+        ctx.set_materialize_grads(False)
+        return out, last_state
+
+    @staticmethod
+    def backward(ctx, dout, dlast):
+        u, delta, A, B, C, D, z, bias, h0, states = ctx.saved_tensors
+        m = ctx.meta
+        cfg = m["cfg"]
+        batch, dim, L = u.shape
+        N = A.shape[1]
+        dev = u.device
+        f32 = torch.float32
+        if dout is None:
+            dout = torch.zeros_like(u)
+        dout = dout.contiguous()
+        if dlast is not None:
+            dlast = dlast.contiguous()
+
+        du = torch.empty_like(u)
+        ddelta = torch.empty_like(delta)
+        dz = torch.empty_like(z) if z is not None else None
+        block_d = cfg["block_d_bwd"]
+        ndblk = triton_cdiv(dim, block_d)
+        dA_p = torch.empty(batch, dim, N, device=dev, dtype=f32)
+        if m["b_var"]:
+            dB_p = torch.empty(m["dpg_B"] // block_d, batch, m["G_B"], N, L, device=dev,
+                               dtype=f32)
+        else:
+            dB_p = torch.empty(batch, dim, N, device=dev, dtype=f32)
+        if m["c_var"]:
+            dC_p = torch.empty(m["dpg_C"] // block_d, batch, m["G_C"], N, L, device=dev,
+                               dtype=f32)
+        else:
+            dC_p = torch.empty(batch, dim, N, device=dev, dtype=f32)
+        dD_p = torch.empty(batch, dim, device=dev, dtype=f32) if D is not None else None
+        dbias_p = torch.empty(batch, dim, device=dev, dtype=f32) if bias is not None else None
+        dh0 = torch.empty(batch, dim, N, device=dev, dtype=f32) if h0 is not None else None
+
+        if u.numel():
+            _k._bwd_kernel[(batch, ndblk)](
+                u, delta, A, B, C, _or(D, u), _or(z, u), _or(bias, u), _or(h0, u), states,
+                dout, _or(dlast, u),
+                du, ddelta, _or(dz, u), dA_p, dB_p, dC_p, _or(dD_p, dA_p),
+                _or(dbias_p, dA_p), _or(dh0, dA_p),
+                batch, dim, L, N, m["nchunks"], m["G_B"], m["dpg_B"], m["G_C"], m["dpg_C"],
+                HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=bias is not None,
+                SOFTPLUS=m["softplus"], HAS_H0=h0 is not None, HAS_DLAST=dlast is not None,
+                B_VAR=m["b_var"], C_VAR=m["c_var"],
+                BLOCK_D=block_d, BLOCK_N=cfg["block_n"], BLOCK_L=cfg["block_l"],
+                num_warps=cfg["num_warps_bwd"],
+            )
+        else:
+            for t in (du, ddelta, dz, dA_p, dB_p, dC_p, dD_p, dbias_p, dh0):
+                if t is not None:
+                    t.zero_()
+            if dh0 is not None and dlast is not None:
+                dh0.copy_(dlast)
+
+        A_dt, B_dt, C_dt, D_dt, bias_dt, h0_dt = m["dtypes"]
+        # Fixed-order sums over batch rows and channel blocks: deterministic.
+        dA = dA_p.sum(0).to(A_dt)
+        dB = dB_p.sum(0).reshape(m["B_shape"]).to(B_dt)
+        dC = dC_p.sum(0).reshape(m["C_shape"]).to(C_dt)
+        dD = dD_p.sum(0).to(D_dt) if D is not None else None
+        dbias = dbias_p.sum(0).to(bias_dt) if bias is not None else None
+        dh0 = dh0.to(h0_dt) if h0 is not None else None
+        return du, ddelta, dA, dB, dC, dD, dz, dbias, dh0, None, None
+
+
+def _or(t, fallback):
+    # Triton needs a pointer for every tensor argument; absent optional inputs get a
+    # dummy that the constexpr flags keep the kernel from touching.
+    return fallback if t is None else t
+
+
+def triton_cdiv(a, b):
+    return -(-a // b)
+
+
+def selective_scan_triton(
+    u,
+    delta,
+    A,
+    B,
+    C,
+    D=None,
+    z=None,
+    delta_bias=None,
+    delta_softplus=False,
+    return_last_state=False,
+    initial_state=None,
+    config=None,
+):
+    """Selective scan with fused Triton kernels (forward and recomputing backward).
+
+    Same semantics as :func:`skmamba._kernels.selective_scan`, whose argument checks are
+    assumed done. Inputs may be float32, float16 or bfloat16: the state and every
+    accumulation run in float32 and ``out`` has the input dtype. float64 input is accepted
+    but computed in float32 (outputs and gradients are cast back to float64), so it has
+    float32 accuracy; use ``backend="reference"`` for float64 checks such as gradcheck.
+
+    Parameters
+    ----------
+    u, delta : torch.Tensor
+        (batch, dim, L), one dtype.
+    A : torch.Tensor
+        (dim, N), N <= 256 recommended (the state tile is padded to a power of two).
+    B, C : torch.Tensor
+        Fixed (dim, N), variable (batch, N, L) or grouped (batch, G, N, L).
+    D, delta_bias : torch.Tensor, optional
+        (dim,).
+    z : torch.Tensor, optional
+        (batch, dim, L) gate: ``out = y * silu(z)``.
+    delta_softplus : bool, default=False
+        Softplus with threshold 20 after adding ``delta_bias``.
+    return_last_state : bool, default=False
+        Also return the final state (batch, dim, N), float32 (float64 for float64 input);
+        gradients flowing into it are propagated.
+    initial_state : torch.Tensor, optional
+        (batch, dim, N) starting state, receives a gradient.
+    config : dict, optional
+        Overrides of :func:`pick_config`'s choice (``block_l``, ``block_d``,
+        ``block_d_bwd``, ``num_warps``, ``num_warps_bwd``), for tests and tuning.
+
+    Returns
+    -------
+    out : torch.Tensor
+        (batch, dim, L), dtype of ``u``.
+    last_state : torch.Tensor
+        Only with ``return_last_state=True``.
+    """
+    out, last_state = _SelectiveScanTriton.apply(
+        u, delta, A, B, C, D, z, delta_bias, initial_state, bool(delta_softplus), config
+    )
+    return (out, last_state) if return_last_state else out
