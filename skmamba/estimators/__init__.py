@@ -5,8 +5,16 @@ over every model.
 """
 
 from ._base import BaseMambaForecaster
+from .fmamba import FMambaForecaster
+from .mat import MATForecaster
+from .mixmamba import MixMambaForecaster
 from .smamba import SMambaForecaster
+from .timestar import TimeStarMambaForecaster
 
 __all__ = [
     "SMambaForecaster",
+    "MixMambaForecaster",
+    "MATForecaster",
+    "FMambaForecaster",
+    "TimeStarMambaForecaster",
 ]

@@ -1,0 +1,72 @@
+"""Model-specific options of the MixMamba, MAT, FMamba and TimeStarMamba forecasters."""
+
+import numpy as np
+import pytest
+import torch
+
+from skmamba._nn.training import make_loss
+from skmamba.estimators import (
+    FMambaForecaster,
+    MATForecaster,
+    MixMambaForecaster,
+    TimeStarMambaForecaster,
+)
+
+
+def test_timestar_trains_at_lr_1e2_with_finite_losses(etth1_small):
+    # The official script's learning rate, the default architecture, no clamps or NaN guards.
+    y, X = etth1_small[["OT", "HUFL"]], etth1_small[["MUFL", "LUFL", "HULL"]]
+    f = TimeStarMambaForecaster(seq_len=96, max_epochs=3, lr=1e-2, validation_size=24,
+                                patience=None, random_state=0)
+    assert f.get_params()["lr"] == 1e-2 and f.get_tag("capability:exogenous")
+    f.fit(y, X=X, fh=range(1, 25))
+    assert f.n_exog_ == 3 and f.n_epochs_ == 3
+    for epoch in f.history_:
+        assert np.isfinite(epoch["train_loss"]) and np.isfinite(epoch["val_loss"])
+    assert np.isfinite(f.predict(X=X.iloc[-1:]).to_numpy()).all()
+
+
+def test_timestar_forecast_depends_on_X(etth1_small):
+    y, X = etth1_small[["OT"]].iloc[:120], etth1_small[["HUFL"]].iloc[:120]
+    f = TimeStarMambaForecaster(**TimeStarMambaForecaster.get_test_params()[0])
+    f.fit(y, X=X, fh=[1, 2])
+    same = f.predict_windows(y, X=X)
+    flipped = f.predict_windows(y, X=-X)
+    # An untrained tiny network: the effect is small but far above float32 rounding.
+    assert np.abs(same - flipped).max() > 1e-3
+
+
+def test_mat_loss_uses_mse_weight():
+    y_hat, y = torch.zeros(4), torch.full((4,), 2.0)
+    f = MATForecaster(mse_weight=0.25)
+    assert f.loss == "mse+mae"
+    expected = float(make_loss("mse+mae", mse_weight=0.25)(y_hat, y))
+    assert float(f._make_loss()(y_hat, y)) == pytest.approx(expected)  # 0.25 * 4 + 0.75 * 2
+    assert expected == pytest.approx(2.5)
+
+
+def test_mat_rejects_mse_weight_outside_unit_interval(y_range):
+    f = MATForecaster(**{**MATForecaster.get_test_params()[0], "mse_weight": 1.5})
+    with pytest.raises(ValueError, match="mse_weight"):
+        f.fit(y_range, fh=[1])
+
+
+def test_mixmamba_defaults_are_the_published_etth1_setting():
+    f = MixMambaForecaster()
+    assert (f.loss, f.optimizer, f.lr, f.batch_size, f.max_epochs) == ("mae", "adamw", 1e-3,
+                                                                       32, 10)
+    assert (f.d_model, f.n_experts, f.top_k, f.patch_len, f.stride) == (64, 2, 2, 16, 8)
+
+
+@pytest.mark.parametrize("cls, params", [
+    (MixMambaForecaster, {"seq_len": 8, "patch_len": 16}),
+    (MixMambaForecaster, {"n_experts": 2, "top_k": 3}),
+    (MATForecaster, {"n1": 10, "n_heads": 4}),
+    (FMambaForecaster, {"d_model": 10, "n_heads": 4}),
+    (TimeStarMambaForecaster, {"seq_len": 8, "patch_len": 16}),
+])
+def test_invalid_architecture_raises_clear_error(cls, params, y_range):
+    f = cls(**{**cls.get_test_params()[0], **params})
+    with pytest.raises(ValueError, match="patch_len|top_k|divisible"):
+        f.fit(y_range, fh=[1])
+    assert not f.is_fitted
