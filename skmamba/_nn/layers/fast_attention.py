@@ -7,7 +7,15 @@ __all__ = ["FastAttention", "gaussian_kernel"]
 
 
 def gaussian_kernel(x):
-    """Elementwise Gaussian feature map ``exp(-x**2 / 2)``, in (0, 1]."""
+    """Elementwise Gaussian feature map ``exp(-x**2 / 2)``, in (0, 1].
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skmamba._nn.layers.fast_attention import gaussian_kernel
+    >>> gaussian_kernel(torch.tensor([0.0, 2.0]))
+    tensor([1.0000, 0.1353])
+    """
     return torch.exp(-0.5 * x * x)
 
 

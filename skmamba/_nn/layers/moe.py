@@ -20,6 +20,15 @@ dispatch : (G, T, E, C) 0/1 tensor, token t of group g goes to slot c of expert 
 combine : (G, T, E, C) the same assignment weighted by the renormalised gate.
 balance_loss, z_loss : scalar tensors (unweighted).
 capacity : int, slots per expert and group (C).
+
+Examples
+--------
+>>> import torch
+>>> from skmamba._nn.layers import MambaExpert, MixtureOfExperts
+>>> moe = MixtureOfExperts([MambaExpert(8), MambaExpert(8)], d_model=8).eval()
+>>> r = moe.route(torch.randn(3, 12, 8))
+>>> r.dispatch.shape, r.capacity
+(torch.Size([3, 12, 2, 12]), 12)
 """
 
 
