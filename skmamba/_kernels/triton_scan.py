@@ -30,11 +30,21 @@ from . import _triton_kernels as _k
 
 __all__ = ["selective_scan_triton", "pick_config"]
 
-# Largest tile (BLOCK_D * BLOCK_N * BLOCK_L fp32 elements) per kernel. The backward keeps
-# roughly twice as many tiles alive as the forward, hence the smaller budget. Untuned
-# guesses from register-file arithmetic (~16-32 fp32 per thread per live tile).
-_FWD_TILE = 8192
-_BWD_TILE = 4096
+# Per padded N: (BLOCK_L, largest forward tile, largest backward tile), tiles counted in fp32
+# elements BLOCK_D * BLOCK_N * BLOCK_L at 8 warps. Chosen by compiling both kernels for
+# sm_90 (Triton 3.9, all options on) and reading ptxas' register use: these are the
+# largest tiles with no register spills (the forward stays near 100-160 registers, the
+# backward near 180-230). Not yet timed on a GPU.
+_TILE_TABLE = {
+    2: (32, 4096, 2048),
+    4: (32, 4096, 2048),
+    8: (32, 4096, 2048),
+    16: (32, 4096, 4096),
+    32: (32, 4096, 4096),
+    64: (16, 4096, 2048),
+    128: (16, 4096, 2048),
+    256: (8, 4096, 2048),
+}
 # The interpreter spends ~0.1 ms per scanned element, so cap the chunk there: small chunks
 # waste less padding on tiny test shapes and give short sequences several chunks.
 _INTERPRET_MAX_BLOCK_L = 16
@@ -48,12 +58,9 @@ def _next_pow2(n):
     return 1 << max(int(n) - 1, 0).bit_length()
 
 
-def _pow2_floor(n):
-    return 1 << (int(n).bit_length() - 1)
-
-
 def _warps(tile):
-    return int(min(8, max(1, tile // 512)))
+    # About 8-16 elements of each live tile per thread; tiny test shapes get fewer warps.
+    return int(min(8, max(1, tile // 256)))
 
 
 def pick_config(dim, N, L, d_align=None, interpret=None):
@@ -81,24 +88,23 @@ def pick_config(dim, N, L, d_align=None, interpret=None):
     if interpret is None:
         interpret = _interpreting()
     block_n = max(2, _next_pow2(N))
-    # Longer chunks amortise the per-chunk work (state extraction, boundary store) but the
-    # tile grows with N, so shorten the chunk as N grows rather than drop to BLOCK_D = 1.
-    block_l = 64 if block_n <= 16 else 32 if block_n <= 64 else 16
+    # Beyond 256 (mamba-ssm's limit too) keep the 256 row: tiles grow and may spill.
+    block_l, fwd_tile, bwd_tile = _TILE_TABLE[min(block_n, 256)]
     if interpret:
         block_l = min(block_l, _INTERPRET_MAX_BLOCK_L)
     block_l = max(2, min(block_l, _next_pow2(L)))
-    d_cap = _next_pow2(dim)
+    d_cap = min(16, _next_pow2(dim))
     if d_align is not None:
         d_cap = min(d_cap, d_align & -d_align)  # largest power of two dividing d_align
-    block_d = max(1, min(d_cap, 16, _FWD_TILE // (block_n * block_l)))
-    block_d_bwd = max(1, min(d_cap, 16, _BWD_TILE // (block_n * block_l)))
+    block_d = max(1, min(d_cap, fwd_tile // (block_n * block_l)))
+    block_d_bwd = max(1, min(d_cap, bwd_tile // (block_n * block_l)))
     return dict(
         block_l=block_l,
         block_n=block_n,
         block_d=block_d,
         block_d_bwd=block_d_bwd,
         num_warps=_warps(block_d * block_n * block_l),
-        num_warps_bwd=_warps(2 * block_d_bwd * block_n * block_l),
+        num_warps_bwd=_warps(block_d_bwd * block_n * block_l),
     )
 
 
