@@ -16,11 +16,17 @@ Design
   entering it, and runs the adjoint recurrence as a reverse scan. Gradients of parameters
   shared across programs (A, D, delta_bias, fixed B/C, and variable B/C shared by the
   channels of a group) are written as per-program partial sums and reduced here, on the
-  host, in a fixed order: results are bit-for-bit reproducible (no atomics).
+  host, in a fixed order: results are bit-for-bit reproducible (no atomics). The price is
+  memory: variable B and C each need a (dim / BLOCK_D_bwd, batch, N, L) fp32 buffer
+  during the backward, 1/BLOCK_D_bwd of a (batch, dim, L, N) tensor (1/8 at N = 16).
+* Block sizes come from a small table keyed on N (:func:`pick_config`) instead of
+  ``triton.autotune``: BLOCK_L is baked into the saved chunk states and BLOCK_D_bwd into
+  the partial buffers, so neither can be tuned per launch.
 * The gradient of ``last_state`` flows back (mamba-ssm drops it), and ``initial_state``
   receives a gradient.
 """
 
+import contextlib
 import math
 import os
 
@@ -158,16 +164,17 @@ class _SelectiveScanTriton(torch.autograd.Function):
         states = torch.empty(batch, dim, nchunks, N, device=u.device, dtype=torch.float32)
         if out.numel():
             grid = (batch, triton_cdiv(dim, cfg["block_d"]))
-            _k._fwd_kernel[grid](
-                u, delta, A_c, B_c, C_c, _or(D_c, u), _or(z_c, u), _or(bias_c, u),
-                _or(h0_c, u), out, states,
-                dim, L, N, nchunks, G_B, dpg_B, G_C, dpg_C,
-                HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=delta_bias is not None,
-                SOFTPLUS=softplus, HAS_H0=initial_state is not None,
-                B_VAR=b_var, C_VAR=c_var,
-                BLOCK_D=cfg["block_d"], BLOCK_N=cfg["block_n"], BLOCK_L=cfg["block_l"],
-                num_warps=cfg["num_warps"],
-            )
+            with _on_device(u):
+                _k._fwd_kernel[grid](
+                    u, delta, A_c, B_c, C_c, _or(D_c, u), _or(z_c, u), _or(bias_c, u),
+                    _or(h0_c, u), out, states,
+                    dim, L, N, nchunks, G_B, dpg_B, G_C, dpg_C,
+                    HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=delta_bias is not None,
+                    SOFTPLUS=softplus, HAS_H0=initial_state is not None,
+                    B_VAR=b_var, C_VAR=c_var,
+                    BLOCK_D=cfg["block_d"], BLOCK_N=cfg["block_n"], BLOCK_L=cfg["block_l"],
+                    num_warps=cfg["num_warps"],
+                )
         if L:
             last_state = states[:, :, -1].clone()
         else:
@@ -223,18 +230,19 @@ class _SelectiveScanTriton(torch.autograd.Function):
         dh0 = torch.empty(batch, dim, N, device=dev, dtype=f32) if h0 is not None else None
 
         if u.numel():
-            _k._bwd_kernel[(batch, ndblk)](
-                u, delta, A, B, C, _or(D, u), _or(z, u), _or(bias, u), _or(h0, u), states,
-                dout, _or(dlast, u),
-                du, ddelta, _or(dz, u), dA_p, dB_p, dC_p, _or(dD_p, dA_p),
-                _or(dbias_p, dA_p), _or(dh0, dA_p),
-                batch, dim, L, N, m["nchunks"], m["G_B"], m["dpg_B"], m["G_C"], m["dpg_C"],
-                HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=bias is not None,
-                SOFTPLUS=m["softplus"], HAS_H0=h0 is not None, HAS_DLAST=dlast is not None,
-                B_VAR=m["b_var"], C_VAR=m["c_var"],
-                BLOCK_D=block_d, BLOCK_N=cfg["block_n"], BLOCK_L=cfg["block_l"],
-                num_warps=cfg["num_warps_bwd"],
-            )
+            with _on_device(u):
+                _k._bwd_kernel[(batch, ndblk)](
+                    u, delta, A, B, C, _or(D, u), _or(z, u), _or(bias, u), _or(h0, u), states,
+                    dout, _or(dlast, u),
+                    du, ddelta, _or(dz, u), dA_p, dB_p, dC_p, _or(dD_p, dA_p),
+                    _or(dbias_p, dA_p), _or(dh0, dA_p),
+                    batch, dim, L, N, m["nchunks"], m["G_B"], m["dpg_B"], m["G_C"], m["dpg_C"],
+                    HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=bias is not None,
+                    SOFTPLUS=m["softplus"], HAS_H0=h0 is not None, HAS_DLAST=dlast is not None,
+                    B_VAR=m["b_var"], C_VAR=m["c_var"],
+                    BLOCK_D=block_d, BLOCK_N=cfg["block_n"], BLOCK_L=cfg["block_l"],
+                    num_warps=cfg["num_warps_bwd"],
+                )
         else:
             for t in (du, ddelta, dz, dA_p, dB_p, dC_p, dD_p, dbias_p, dh0):
                 if t is not None:
@@ -251,6 +259,11 @@ class _SelectiveScanTriton(torch.autograd.Function):
         dbias = dbias_p.sum(0).to(bias_dt) if bias is not None else None
         dh0 = dh0.to(h0_dt) if h0 is not None else None
         return du, ddelta, dA, dB, dC, dD, dz, dbias, dh0, None, None
+
+
+def _on_device(t):
+    # Triton launches on the current CUDA device, not on the tensors' one.
+    return torch.cuda.device(t.device) if t.is_cuda else contextlib.nullcontext()
 
 
 def _or(t, fallback):
