@@ -181,7 +181,9 @@ def test_constant_series(cls):
     np.testing.assert_array_equal(f.scale_std_, [1.0, 1.0])
     pred = f.predict()
     assert np.isfinite(pred.to_numpy()).all()
-    np.testing.assert_allclose(pred.to_numpy(), [[3.5, 0.0]] * 2, atol=1e-3)
+    # A constant window normalises to zeros; RevIN's eps (1e-5 under the root) lets at most
+    # sqrt(eps) ~ 3e-3 times the network's O(1) normalised output through the denormalisation.
+    np.testing.assert_allclose(pred.to_numpy(), [[3.5, 0.0]] * 2, atol=1e-2)
 
 
 def test_values_near_1e9_keep_precision(cls):
