@@ -1,0 +1,389 @@
+"""Long-term forecasting benchmark: the standard ETTh protocol for every skmamba forecaster.
+
+Protocol (the one every published table uses; see ``shared/data/README.md``):
+
+* rows [0, 8640) train, [8640 - L, 11520) validation, [11520 - L, 14400) test, L = 96;
+* a StandardScaler fitted on the training rows, applied to all rows;
+* all 7 columns are targets; every test window with stride 1;
+* MSE and MAE on the scaled data, averaged over windows, steps and channels.
+
+Models are used only through the public estimator API: ``fit`` on the training and
+validation rows with ``validation_size`` = the validation rows (early stopping on them), then
+``predict_windows`` over the test rows, which gives the numbers of ``update`` + ``predict`` at
+every window origin. Each run is a fresh subprocess so that its peak memory is its own.
+
+Usage::
+
+    python benchmarks/ltsf.py --data-dir ../shared/data --datasets ETTh1 ETTh2 \
+        --models SMamba MixMamba --horizons 96 336 --seeds 0 --jobs 2
+
+Writes ``benchmarks/results/ltsf.csv`` (every run), ``ltsf.md`` (means over seeds next to the
+published numbers, with ratios) and ``ltsf_forecast.png`` (one test window, forecast vs truth).
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+MODELS = {
+    "SMamba": "SMambaForecaster",
+    "MixMamba": "MixMambaForecaster",
+    "MAT": "MATForecaster",
+    "FMamba": "FMambaForecaster",
+    "TimeStarMamba": "TimeStarMambaForecaster",
+}
+
+# Published MSE/MAE at lookback 96 (shared/design/models-and-published-results.md, section 8).
+# S-Mamba's numbers are recalled from its paper and marked unconfirmed there.
+PUBLISHED = {
+    "MixMamba": {
+        "ETTh1": {96: (.374, .389), 192: (.420, .417), 336: (.463, .439), 720: (.455, .454)},
+        "ETTh2": {96: (.283, .329), 192: (.363, .380), 336: (.406, .416), 720: (.415, .433)},
+    },
+    "S-Mamba": {
+        "ETTh1": {96: (.386, .405), 192: (.443, .437), 336: (.489, .468), 720: (.502, .489)},
+        "ETTh2": {96: (.296, .348), 192: (.376, .396), 336: (.424, .431), 720: (.426, .444)},
+    },
+    "TimeStar": {
+        "ETTh1": {96: (.374, .396), 192: (.428, .428), 336: (.460, .448), 720: (.470, .463)},
+        "ETTh2": {96: (.283, .338), 192: (.370, .396), 336: (.412, .422), 720: (.408, .431)},
+    },
+}
+# Baselines quoted beside them (iTransformer, PatchTST, TimesNet, DLinear); they only enter the
+# "best published MSE" of each cell.
+BASELINES = {
+    "iTransformer": {
+        "ETTh1": {96: (.386, .405), 192: (.441, .436), 336: (.487, .458), 720: (.503, .491)},
+        "ETTh2": {96: (.297, .349), 192: (.380, .400), 336: (.428, .432), 720: (.427, .445)},
+    },
+    "PatchTST": {
+        "ETTh1": {96: (.414, .419), 192: (.460, .445), 336: (.501, .466), 720: (.500, .488)},
+        "ETTh2": {96: (.302, .348), 192: (.388, .400), 336: (.426, .433), 720: (.431, .446)},
+    },
+    "TimesNet": {
+        "ETTh1": {96: (.384, .402), 192: (.436, .429), 336: (.491, .469), 720: (.521, .500)},
+        "ETTh2": {96: (.340, .374), 192: (.402, .414), 336: (.452, .452), 720: (.462, .468)},
+    },
+    "DLinear": {
+        "ETTh1": {96: (.386, .400), 192: (.437, .432), 336: (.481, .459), 720: (.519, .516)},
+        "ETTh2": {96: (.333, .387), 192: (.477, .476), 336: (.594, .541), 720: (.831, .657)},
+    },
+}
+# Which published row each of our models is held against: its own paper where one exists;
+# FMamba and MAT have no ETT numbers, so they are held against S-Mamba (the baseline).
+REFERENCE_ROW = {
+    "SMamba": "S-Mamba",
+    "MixMamba": "MixMamba",
+    "TimeStarMamba": "TimeStar",
+    "FMamba": "S-Mamba",
+    "MAT": "S-Mamba",
+}
+
+
+def standard_borders(seq_len):
+    """The ETTh borders: train, validation and test row ranges."""
+    from skmamba.datasets import ett_borders
+
+    return ett_borders(seq_len)
+
+
+def scaled_split(df, borders):
+    """Scale every row with a StandardScaler fitted on the training rows only."""
+    from sklearn.preprocessing import StandardScaler
+
+    train = df.iloc[borders["train"][0]:borders["train"][1]]
+    scaler = StandardScaler().fit(train.to_numpy())
+    return pd.DataFrame(scaler.transform(df.to_numpy()), index=df.index, columns=df.columns)
+
+
+def window_targets(y_test, seq_len, pred_len):
+    """Stride-1 target windows (n_windows, pred_len, n_columns) of a test block."""
+    values = np.asarray(y_test, dtype=np.float64)
+    n_windows = len(values) - seq_len - pred_len + 1
+    idx = np.arange(n_windows)[:, None] + seq_len + np.arange(pred_len)[None, :]
+    return values[idx]
+
+
+def score(forecasts, targets):
+    """MSE and MAE averaged over windows, steps and channels."""
+    err = np.asarray(forecasts, dtype=np.float64) - targets
+    return float(np.mean(err ** 2)), float(np.mean(np.abs(err)))
+
+
+def run_one(args):
+    """Fit one model on one dataset and horizon; return a dict of results."""
+    import torch
+
+    import skmamba.estimators as est
+    from skmamba.datasets import load_ett
+
+    torch.set_num_threads(args.threads)
+    df = load_ett(args.dataset, args.data_dir)
+    borders = standard_borders(args.seq_len)
+    if args.smoke_rows:
+        # A proportional slice of the protocol for the CI smoke test.
+        scale = args.smoke_rows / borders["test"][1]
+        b_train, b_val = int(8640 * scale), int(11520 * scale)
+        borders = {
+            "train": (0, b_train),
+            "val": (b_train - args.seq_len, b_val),
+            "test": (b_val - args.seq_len, args.smoke_rows),
+        }
+    data = scaled_split(df, borders)
+    fit_rows = data.iloc[: borders["val"][1]]
+    test_rows = data.iloc[borders["test"][0]: borders["test"][1]]
+    n_val = borders["val"][1] - borders["train"][1]
+
+    params = dict(
+        seq_len=args.seq_len, pred_len=args.horizon, validation_size=n_val,
+        random_state=args.seed, device=args.device,
+    )
+    params.update(model_overrides(args.set, args.model))
+    forecaster = getattr(est, MODELS[args.model])(**params)
+    t0 = time.perf_counter()
+    forecaster.fit(fit_rows, fh=np.arange(1, args.horizon + 1))
+    fit_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    forecasts = forecaster.predict_windows(test_rows)
+    predict_seconds = time.perf_counter() - t0
+    targets = window_targets(test_rows, args.seq_len, args.horizon)
+    mse, mae = score(forecasts, targets)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.plot_file:
+        np.savez(args.plot_file, forecast=forecasts[0], truth=targets[0],
+                 context=test_rows.to_numpy()[: args.seq_len], columns=list(data.columns))
+    return dict(
+        dataset=args.dataset, model=args.model, horizon=args.horizon, seed=args.seed,
+        mse=mse, mae=mae, n_test_windows=len(targets), n_epochs=int(forecaster.n_epochs_),
+        fit_seconds=round(fit_seconds, 1),
+        seconds_per_epoch=round(fit_seconds / max(int(forecaster.n_epochs_), 1), 2),
+        predict_seconds=round(predict_seconds, 1), peak_rss_mb=round(peak_mb),
+        device=args.device, params=json.dumps(args.set or {}, sort_keys=True),
+    )
+
+
+def model_overrides(overrides, model):
+    """The ``--set`` overrides for one model: plain keys apply to every model, ``Model.key`` to one."""
+    out = {}
+    for key, value in (overrides or {}).items():
+        target, dot, name = key.rpartition(".")
+        if not dot:
+            out[key] = value
+        elif target == model:
+            out[name] = value
+        elif target not in MODELS:
+            raise ValueError(f"--set {key}: unknown model {target!r}; choose from {list(MODELS)}")
+    return out
+
+
+def machine_description(device):
+    """One line naming the machine the numbers come from."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    desc = f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}"
+    if device != "cpu" and torch.cuda.is_available():
+        desc += f", GPU {torch.cuda.get_device_name(0)}"
+    return desc
+
+
+def write_report(results, out_dir, machine, threads):
+    """Write the markdown table of means over seeds next to the published numbers."""
+    df = pd.DataFrame(results)
+    grouped = df.groupby(["dataset", "model", "horizon"]).agg(
+        mse=("mse", "mean"), mae=("mae", "mean"), mse_std=("mse", "std"),
+        seeds=("seed", lambda s: ",".join(str(v) for v in sorted(s))),
+        s_per_epoch=("seconds_per_epoch", "mean"), epochs=("n_epochs", "mean"),
+        peak_mb=("peak_rss_mb", "max"),
+    ).reset_index()
+    lines = [
+        "# Long-term forecasting, ETTh protocol (lookback 96)",
+        "",
+        f"Machine: {machine}; torch threads per run: {threads}. MSE/MAE on scaled data, mean",
+        "over the seeds listed; `ref` is the published row each model is held against (its own",
+        "paper; S-Mamba for FMamba and MAT, which publish no ETT numbers); ratio = ours / ref.",
+        "",
+        "| dataset | H | model | MSE | MAE | ref | ref MSE | ref MAE | MSE ratio | seeds "
+        "| s/epoch | epochs | peak MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in grouped.sort_values(["dataset", "horizon", "model"]).itertuples():
+        ref = REFERENCE_ROW[row.model]
+        pub = PUBLISHED[ref].get(row.dataset, {}).get(row.horizon)
+        pub_mse, pub_mae = pub if pub else (float("nan"), float("nan"))
+        lines.append(
+            f"| {row.dataset} | {row.horizon} | {row.model} | {row.mse:.3f} | {row.mae:.3f} | "
+            f"{ref} | {pub_mse:.3f} | {pub_mae:.3f} | {row.mse / pub_mse:.3f} | {row.seeds} | "
+            f"{row.s_per_epoch:.1f} | {row.epochs:.1f} | {row.peak_mb:.0f} |"
+        )
+    best = []
+    for (dataset, horizon), cell in grouped.groupby(["dataset", "horizon"]):
+        top = cell.loc[cell["mse"].idxmin()]
+        published = [
+            (table[dataset][horizon][0], name)
+            for name, table in {**PUBLISHED, **BASELINES}.items()
+            if horizon in table.get(dataset, {})
+        ]
+        if not published:
+            continue
+        pub_best, pub_name = min(published)
+        best.append(
+            f"| {dataset} | {horizon} | {top['model']} | {top['mse']:.3f} | {pub_best:.3f} "
+            f"({pub_name}) | {top['mse'] / pub_best:.3f} |"
+        )
+    lines += [
+        "",
+        "Our best model against the best published MSE of the cell (MixMamba, S-Mamba,",
+        "TimeStar and the baselines quoted with them: iTransformer, PatchTST, TimesNet, DLinear):",
+        "",
+        "| dataset | H | our best | MSE | best published | ratio |",
+        "|---|---|---|---|---|---|",
+        *best,
+    ]
+    (out_dir / "ltsf.md").write_text("\n".join(lines) + "\n")
+
+
+def plot_window(npz_file, png_file, title):
+    """Plot forecast against truth for the target column of one test window."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = np.load(npz_file)
+    col = -1  # OT, the column ETT papers forecast in the univariate setting
+    context, truth, forecast = data["context"][:, col], data["truth"][:, col], data["forecast"][:, col]
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    t_ctx = np.arange(-len(context), 0)
+    t_fut = np.arange(len(truth))
+    ax.plot(t_ctx, context, color="0.4", label="lookback")
+    ax.plot(t_fut, truth, color="black", label="truth")
+    ax.plot(t_fut, forecast, color="tab:red", label="forecast")
+    ax.set_title(title)
+    ax.set_xlabel("hours from forecast origin")
+    ax.set_ylabel(f"{data['columns'][col]} (scaled)")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(png_file, dpi=110)
+    plt.close(fig)
+
+
+def parse_set(items):
+    """Parse ``key=value`` overrides into a dict with Python literals where possible."""
+    import ast
+
+    out = {}
+    for item in items or []:
+        key, _, value = item.partition("=")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--datasets", nargs="+", default=["ETTh1", "ETTh2"])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--horizons", nargs="+", type=int, default=[96, 192, 336, 720])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--seq-len", type=int, default=96)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel")
+    parser.add_argument("--set", nargs="*", metavar="KEY=VALUE",
+                        help="estimator parameter overrides: key=value for every model, "
+                        "Model.key=value for one (e.g. MixMamba.d_model=32)")
+    parser.add_argument("--out-dir", default=str(HERE / "results"))
+    parser.add_argument("--append", action="store_true",
+                        help="keep the runs already in ltsf.csv and add these")
+    parser.add_argument("--smoke-rows", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--dataset", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--horizon", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--plot-file", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.set = parse_set(args.set)
+
+    if args.single:
+        print(json.dumps(run_one(args)))
+        return 0
+
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plot_npz = out_dir / "ltsf_forecast.npz"
+    jobs = [
+        (d, m, h, s)
+        for d in args.datasets for h in args.horizons for m in args.models for s in args.seeds
+    ]
+
+    def launch(job, plot):
+        dataset, model, horizon, seed = job
+        cmd = [
+            sys.executable, __file__, "--single", "--dataset", dataset, "--model", model,
+            "--horizon", str(horizon), "--seed", str(seed), "--data-dir", args.data_dir,
+            "--seq-len", str(args.seq_len), "--device", args.device,
+            "--threads", str(args.threads), "--smoke-rows", str(args.smoke_rows),
+        ]
+        if args.set:
+            cmd += ["--set", *[f"{k}={v!r}" for k, v in args.set.items()]]
+        if plot:
+            cmd += ["--plot-file", str(plot_npz)]
+        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            raise RuntimeError(f"run {job} failed:\n{proc.stderr[-4000:]}")
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(
+            f"{dataset} {model:>13} H={horizon:<3} seed={seed}: MSE {result['mse']:.4f} "
+            f"MAE {result['mae']:.4f} ({result['n_epochs']} epochs, "
+            f"{result['seconds_per_epoch']} s/epoch, peak {result['peak_rss_mb']} MB)",
+            flush=True,
+        )
+        return result
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(lambda ij: launch(ij[1], ij[0] == 0), enumerate(jobs)))
+
+    csv_file = out_dir / "ltsf.csv"
+    if args.append and csv_file.exists():
+        results = pd.read_csv(csv_file).to_dict("records") + results
+    machine = machine_description(args.device)
+    frame = pd.DataFrame(results)
+    frame["machine"] = frame.get("machine", machine)
+    frame["machine"] = frame["machine"].fillna(machine)
+    frame.to_csv(csv_file, index=False)
+    write_report(frame.to_dict("records"), out_dir, machine, args.threads)
+    first = jobs[0]
+    plot_window(plot_npz, out_dir / "ltsf_forecast.png",
+                f"{first[1]} on {first[0]}, H={first[2]}: first test window, column OT")
+    plot_npz.unlink()
+    print(f"wrote {csv_file}, {out_dir / 'ltsf.md'}, {out_dir / 'ltsf_forecast.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

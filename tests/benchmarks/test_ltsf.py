@@ -1,0 +1,58 @@
+"""The LTSF harness runs end to end on a slice of ETTh1, and its scoring follows the protocol."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def ltsf():
+    spec = importlib.util.spec_from_file_location("ltsf", ROOT / "benchmarks" / "ltsf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_window_targets_and_score(ltsf):
+    y = np.arange(20, dtype=float).reshape(10, 2)
+    targets = ltsf.window_targets(y, seq_len=3, pred_len=2)
+    assert targets.shape == (6, 2, 2)
+    np.testing.assert_array_equal(targets[0], y[3:5])
+    np.testing.assert_array_equal(targets[-1], y[8:10])
+    mse, mae = ltsf.score(targets + np.array([1.0, -3.0]), targets)
+    assert (mse, mae) == (5.0, 2.0)
+
+
+def test_scaler_uses_training_rows_only(ltsf):
+    df = pd.DataFrame({"a": np.r_[np.zeros(5), np.full(5, 100.0)], "b": np.arange(10.0)})
+    scaled = ltsf.scaled_split(df, {"train": (0, 6)})
+    train = scaled.iloc[:6].to_numpy()
+    np.testing.assert_allclose(train.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(train.std(axis=0), 1)
+
+
+def test_harness_end_to_end_on_a_slice(ltsf, tmp_path):
+    if not (DATA / "ETTh1.csv").is_file():
+        pytest.skip(f"{DATA / 'ETTh1.csv'} not found")
+    out = tmp_path / "results"
+    ltsf.main([
+        "--data-dir", str(DATA), "--datasets", "ETTh1", "--models", "SMamba", "MixMamba",
+        "--horizons", "12", "--seq-len", "24", "--smoke-rows", "700", "--jobs", "2",
+        "--set", "max_epochs=1", "d_model=8", "SMamba.d_ff=8", "SMamba.e_layers=1",
+        "--out-dir", str(out),
+    ])
+    runs = pd.read_csv(out / "ltsf.csv")
+    assert sorted(runs["model"]) == ["MixMamba", "SMamba"]
+    # 700 rows: the test block is rows [560 - 24, 700), so 164 - 24 - 12 + 1 windows.
+    assert (runs["n_test_windows"] == 129).all()
+    assert np.isfinite(runs[["mse", "mae"]].to_numpy()).all()
+    assert (runs["mse"] > 0).all() and (runs["peak_rss_mb"] > 0).all()
+    report = (out / "ltsf.md").read_text()
+    assert "| ETTh1 | 12 | MixMamba |" in report and "S-Mamba" in report
+    assert (out / "ltsf_forecast.png").stat().st_size > 1000
