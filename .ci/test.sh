@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install -q -c constraints.txt -e ".[test]"
 export OMP_NUM_THREADS=1 TRITON_INTERPRET=1
-.venv/bin/python -m pytest -q -p no:cacheprovider tests
+# Two workers: the suite is CPU-bound single-threaded work and CI machines have two cores.
+.venv/bin/python -m pytest -q -p no:cacheprovider -n 2 tests
