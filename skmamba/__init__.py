@@ -5,5 +5,6 @@ __version__ = "0.1.0"
 from ._nn.training import TrainingDivergedError
 from .estimators import *  # noqa: F401,F403  (the forecasters)
 from .estimators import __all__ as _forecasters
+from .metrics import forecast_scorer
 
-__all__ = [*_forecasters, "TrainingDivergedError"]
+__all__ = [*_forecasters, "TrainingDivergedError", "forecast_scorer"]
