@@ -19,8 +19,9 @@ at several numbers of variables, in one run, and prints the ratios (512/64 by de
 for linear growth, 64x for quadratic growth once the quadratic term dominates).
 
 Time: the fastest of ``--repeats`` timed passes after one warm-up pass (the least disturbed
-by other work on the machine), on ``--threads`` threads. Memory: the peak of the bytes PyTorch's allocator holds during one pass beyond what
-was held before it (inputs, weights), counted from the allocation and free events of
+by other work on the machine), on ``--threads`` threads. Memory: the peak of the bytes
+PyTorch's allocator holds during one pass beyond what was held before it (inputs,
+weights), counted from the allocation and free events of
 ``torch.profiler`` with ``profile_memory=True`` (checked at start-up against a known
 allocation pattern); gradients are cleared before the pass, so they count. On CUDA
 (``--device cuda``) the allocator's own peak statistics are used instead.
