@@ -1,6 +1,7 @@
 """The forecasters inside scikit-learn's and sktime's tooling: clone, GridSearchCV with
 :func:`skmamba.forecast_scorer`, ForecastingGridSearchCV, evaluate (serial and loky),
-pipelines, ForecastingBenchmark and in-memory persistence.
+pipelines, ForecastingBenchmark and in-memory persistence. The Deseasonalizer test needs
+statsmodels (sktime's Deseasonalizer imports it) and is skipped without it.
 
 Pickle and save-to-path round trips of every forecaster are in test_behaviour.py.
 """
@@ -27,7 +28,6 @@ from sktime.performance_metrics.forecasting import (
 from sktime.split import ExpandingWindowSplitter, SlidingWindowSplitter
 from sktime.transformations.series.adapt import TabularToSeriesAdaptor
 
-import skmamba
 import skmamba.estimators
 from skmamba import forecast_scorer
 from skmamba.estimators import (
