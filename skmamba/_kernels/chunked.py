@@ -1,6 +1,11 @@
 """Chunked selective scan for CPU: only chunk-boundary states are kept, chunks recompute in backward.
 
-The core recurrence ``h_t = exp(delta_t A) h_{t-1} + delta_t u_t B_t``, ``y_t = C_t . h_t`` runs
+Two implementations of the core share this design. When numba is available (it is a
+dependency) the fused kernels of :mod:`skmamba._kernels._cpu_fused` run it, several times
+faster than anything built from torch operations. The pure-torch implementation below is the
+fallback when numba cannot be imported or compiled, and runs for tensors off the CPU.
+
+In the torch implementation the core recurrence ``h_t = exp(delta_t A) h_{t-1} + delta_t u_t B_t``, ``y_t = C_t . h_t`` runs
 in a custom autograd function. Its forward walks L chunk by chunk without building a graph and
 stores the state entering every chunk; its backward walks the chunks in reverse, rebuilds one
 chunk's graph from its stored state and back-propagates through it, carrying the state gradient
@@ -13,13 +18,14 @@ function in ordinary autograd: they are cheap and their gradients come for free.
 """
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
 
 from .reference import compute_dtype
 
-__all__ = ["selective_scan_chunked", "CHUNK"]
+__all__ = ["selective_scan_chunked", "fused_available", "CHUNK"]
 
 # Steps per chunk: small enough that a chunk's graph stays in cache, large enough that the
 # Python loop over chunks is negligible.
@@ -101,6 +107,98 @@ class _ChunkedScan(torch.autograd.Function):
         return grad_u, grad_delta, grad_A, grad_bc[0], grad_bc[1], carry, None
 
 
+# --------------------------------------------------------------------------------------
+# Fused numba path
+# --------------------------------------------------------------------------------------
+# dtype -> whether the numba kernels compiled (or loaded from cache) for it; filled lazily so
+# importing skmamba never compiles anything.
+_FUSED_OK = {}
+
+
+def _fused_kernels():
+    from . import _cpu_fused
+
+    return _cpu_fused
+
+
+def fused_available(dtype=torch.float32):
+    """Whether the fused numba kernels can run the scan for inputs of ``dtype``.
+
+    The first call per compute dtype (float32 for float32/float16/bfloat16 input, float64 for
+    float64) imports numba and compiles the kernels, or loads them from numba's on-disk
+    cache. A failure is reported once as a warning and the torch implementation is used.
+    """
+    ct = compute_dtype(dtype)
+    if ct not in _FUSED_OK:
+        try:
+            ok = _fused_kernels().warm_up(str(ct).replace("torch.", ""))
+            if not ok:
+                raise RuntimeError("the compiled kernels returned non-finite values")
+        except Exception as exc:  # any import or compile failure means: use torch
+            warnings.warn(
+                f"skmamba: the numba selective-scan kernels are unavailable ({exc!r}); "
+                "using the slower pure-torch chunked scan",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            ok = False
+        _FUSED_OK[ct] = ok
+    return _FUSED_OK[ct]
+
+
+def _kernel_bc(M):
+    """B or C in the kernels' layout: fixed (dim, N) -> (N, dim); (b, G, N, L) -> (b, G, L, N)."""
+    M = M.detach()
+    return (M.t() if M.dim() == 2 else M.transpose(-1, -2)).contiguous()
+
+
+def _time_major(t):
+    """(b, X, Y) -> contiguous (b, Y, X); no copy when ``t`` already is such a view."""
+    return t.detach().transpose(1, 2).contiguous()
+
+
+class _FusedScan(torch.autograd.Function):
+    """Core scan on the numba kernels.
+
+    ``u``, ``delta`` (b, dim, L); ``A`` (dim, N); ``B``, ``C`` fixed (dim, N) or grouped
+    (b, G, N, L) with one G; ``h0`` (b, dim, N). The kernels work time-major with the state
+    as (N, dim); the transposes here are single copies, cheap next to the scan.
+    """
+
+    @staticmethod
+    def forward(ctx, u, delta, A, B, C, h0, chunk, threads):
+        k = _fused_kernels()
+        saved = (_time_major(u), _time_major(delta), A.detach().t().contiguous(),
+                 _kernel_bc(B), _kernel_bc(C))
+        y, ckpt, hlast = k.fused_forward(*(t.numpy() for t in saved), _time_major(h0).numpy(),
+                                         chunk=chunk, threads=threads)
+        # Saved as tensors so autograd's version counters catch in-place changes of inputs
+        # that the time-major copies merely view.
+        ctx.save_for_backward(*saved, torch.from_numpy(ckpt))
+        ctx.chunk, ctx.threads = chunk, threads
+        return torch.from_numpy(y).transpose(1, 2), torch.from_numpy(hlast).transpose(1, 2)
+
+    @staticmethod
+    def backward(ctx, grad_y, grad_h):
+        k = _fused_kernels()
+        u, delta, A, B, C, ckpt = (t.numpy() for t in ctx.saved_tensors)
+        batch, L, dim = u.shape
+        N = A.shape[0]
+        ct = ctx.saved_tensors[0].dtype
+        dy = (torch.zeros(batch, L, dim, dtype=ct) if grad_y is None
+              else _time_major(grad_y.to(ct)))
+        dlast = (torch.zeros(batch, N, dim, dtype=ct) if grad_h is None
+                 else _time_major(grad_h.to(ct)))
+        du, ddelta, dA, dB, dC, dh0 = (torch.from_numpy(g) for g in k.fused_backward(
+            u, delta, A, B, C, ckpt, dy.numpy(), dlast.numpy(), chunk=ctx.chunk,
+            threads=ctx.threads,
+        ))
+        dB = dB.t() if dB.dim() == 2 else dB.transpose(-1, -2)
+        dC = dC.t() if dC.dim() == 2 else dC.transpose(-1, -2)
+        return (du.transpose(1, 2), ddelta.transpose(1, 2), dA.t(), dB, dC,
+                dh0.transpose(1, 2), None, None)
+
+
 def _grouped_bc(M, groups, dim):
     """B or C in the grouped layout: fixed (dim, N) -> (G, H, N); variable -> (b, G, N, L)."""
     if M.dim() == 2:
@@ -155,21 +253,48 @@ def selective_scan_chunked(
     delta_softplus=False,
     return_last_state=False,
     initial_state=None,
-    chunk=CHUNK,
+    chunk=None,
+    fused=None,
 ):
     """Selective scan that stores only chunk-boundary states and recomputes chunks in backward.
 
     Same arguments and results as :func:`skmamba._kernels.selective_scan` (inputs assumed
-    validated), plus ``chunk``, the number of steps per chunk. Deterministic: every gradient
-    is a fixed-order sum.
+    validated), plus two internal switches. Deterministic: every gradient is a fixed-order
+    sum, so repeated runs are bit-identical.
+
+    Parameters
+    ----------
+    chunk : int, optional
+        Steps per chunk. Defaults to :data:`CHUNK` for the torch implementation and to the
+        fused kernels' own default.
+    fused : bool, optional
+        ``None`` runs the numba kernels when they are available and the tensors are on the
+        CPU, else the torch implementation; ``True`` insists on the kernels (RuntimeError if
+        they cannot run); ``False`` forces the torch implementation.
     """
     dtype_in = u.dtype
+    usable = fused is not False and u.device.type == "cpu" and fused_available(u.dtype)
+    if fused and not usable:
+        raise RuntimeError(
+            "selective_scan_chunked: fused=True needs CPU tensors and working numba kernels"
+        )
     _, u_c, delta_c, A_c, h0 = _prepare(u, delta, A, delta_bias, delta_softplus, initial_state)
     batch, dim, L = u.shape
     N = A.shape[1]
     G = _n_groups(B, C)
     H = dim // G
     ct = u_c.dtype
+    if usable:
+        B_k, C_k = ((M.to(ct) if M.dim() == 2 else _grouped_bc(M.to(ct), G, dim))
+                    for M in (B, C))
+        chunk = int(chunk) if chunk is not None else _fused_kernels().CHUNK
+        y, h = _FusedScan.apply(u_c, delta_c, A_c, B_k, C_k, h0, chunk,
+                                torch.get_num_threads())
+        # The kernels produce time-major results; hand back the usual contiguous layout.
+        out = _finish(y, u_c, D, z, dtype_in, h.contiguous(), return_last_state)
+        if return_last_state:
+            return out[0].contiguous(), out[1]
+        return out.contiguous()
     y, h = _ChunkedScan.apply(
         u_c.reshape(batch, G, H, L),
         delta_c.reshape(batch, G, H, L),
@@ -177,7 +302,7 @@ def selective_scan_chunked(
         _grouped_bc(B.to(ct), G, dim),
         _grouped_bc(C.to(ct), G, dim),
         h0.reshape(batch, G, H, N),
-        int(chunk),
+        int(chunk) if chunk is not None else CHUNK,
     )
     return _finish(y.reshape(batch, dim, L), u_c, D, z, dtype_in, h.reshape(batch, dim, N),
                    return_last_state)

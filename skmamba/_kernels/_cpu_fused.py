@@ -1,0 +1,436 @@
+"""Fused numba kernels for the core of the selective scan on CPU.
+
+The kernels run the recurrence ``h_t = exp(delta_t A) h_{t-1} + delta_t u_t B_t``,
+``y_t = C_t . h_t`` and its reverse-mode adjoint without materialising any (batch, dim, L, N)
+tensor. Bias, softplus, the ``D`` skip and the ``silu(z)`` gate are left to torch autograd by
+the caller (:mod:`skmamba._kernels.chunked`).
+
+Layout. A fused CPU scan is bound by computing ``exp``, not by memory, so the kernels are laid
+out for SIMD: time-major ``(batch, L, dim)`` sequences, states ``(N, dim)`` and ``A`` as
+``(N, dim)``, so that the innermost loop runs over contiguous channels (a few hundred of
+them), not over the state size N (16 in Mamba, too short a loop to vectorise well). ``B`` and
+``C`` are either variable, grouped and time-major ``(batch, G, L, N)``, where every channel of
+a group reads one scalar per (t, n), or fixed ``(N, dim)``. Every array is C-contiguous and of
+one float dtype, so each kernel compiles once for float32 and once for float64.
+
+``exp`` of the decay: numba has no vectorised ``exp`` without Intel's SVML, so float32 uses
+:func:`_decay`'s own ``exp2`` (integer exponent through the float's bits, degree-7 polynomial
+for the fraction), which LLVM vectorises. float64 (used by gradcheck) calls ``math.exp``.
+
+Backward. The forward stores the state at every ``chunk``-th step. The backward walks the
+chunks in reverse: it recomputes one chunk's states and decays from its checkpoint into a
+small buffer, then runs the adjoint ``g_t = C_t dy_t + exp(delta_{t+1} A) g_{t+1}`` backwards
+through it. ``exp(delta_t A) h_{t-1}`` is recovered as ``h_t - delta_t u_t B_t``; nothing is
+ever divided by a decay. Per-batch-row partials of dA and of fixed dB/dC are summed by the
+caller in a fixed order, and variable dB/dC belong to one batch row, so results are
+bit-identical across runs and across thread counts.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+__all__ = ["fused_forward", "fused_backward", "warm_up", "LOG2E", "CHUNK", "BLOCK"]
+
+LOG2E = 1.4426950408889634
+# Steps between stored states: the backward recomputes one chunk's states and decays into
+# buffers of chunk * N * BLOCK values each, which stay in L2 at these sizes.
+CHUNK = 32
+# Channels per inner loop: long enough to vectorise, short enough for the buffers above.
+BLOCK = 64
+
+# fastmath is safe here: no NaN/inf reach the kernels' arithmetic (the decay's exponent is
+# clamped), and reassociation only reorders the per-(t, n) channel sums, identically on every
+# run. nogil lets the caller split the batch over threads.
+_JIT = dict(cache=True, fastmath=True, nogil=True, error_model="numpy", boundscheck=False)
+
+
+def _decay(d, a, a2):
+    """``exp(d * a)``; ``a2`` is ``a * log2(e)``. Only the numba overload below is used."""
+    return math.exp(d * a)
+
+
+@overload(_decay, jit_options=dict(fastmath=True))
+def _decay_impl(d, a, a2):
+    if isinstance(d, types.Float) and d.bitwidth == 64:
+
+        def exact(d, a, a2):
+            return math.exp(d * a)
+
+        return exact
+
+    def exp2_f32(d, a, a2):
+        z = d * a2
+        # 2^-126 is the smallest normal float32: below it the true value is (sub)normal
+        # noise, returned as 0. Above 127 the float32 result would overflow.
+        zc = min(max(z, np.float32(-126.0)), np.float32(127.0))
+        k = np.floor(zc + np.float32(0.5))
+        f = zc - k  # exact, |f| <= 1/2
+        # 2^f = sum (f ln2)^i / i!, truncated after i = 7: error below 6e-9 relative.
+        p = np.float32(1.5252733804059841e-05)
+        p = p * f + np.float32(1.5403530393381606e-04)
+        p = p * f + np.float32(1.3333558146428443e-03)
+        p = p * f + np.float32(9.6181291076284772e-03)
+        p = p * f + np.float32(5.5504108664821580e-02)
+        p = p * f + np.float32(2.4022650695910071e-01)
+        p = p * f + np.float32(6.9314718055994531e-01)
+        p = p * f + np.float32(1.0)
+        bits = np.int32((np.int32(k) + np.int32(127)) << np.int32(23))
+        r = p * bits.view(np.float32)
+        return np.float32(0.0) if z < np.float32(-126.0) else r
+
+    return exp2_f32
+
+
+@njit(**_JIT)
+def _fwd_kernel(u, dl, A, A2, Bv, Bf, Cv, Cf, b_var, c_var, h0, chunk, block, y, ckpt,
+                hlast):
+    """Forward over batch rows ``u.shape[0]``; writes ``y``, ``ckpt`` and ``hlast``.
+
+    ``u``, ``dl`` (batch, L, dim); ``A``, ``A2`` (N, dim); ``Bv``/``Cv`` (batch, G, L, N) when
+    ``b_var``/``c_var`` else ``Bf``/``Cf`` (N, dim) (the unused one is a dummy);
+    ``h0``, ``hlast`` (batch, N, dim); ``y`` (batch, L, dim); ``ckpt`` (batch, n_chunks, N, dim)
+    receives the state entering every chunk.
+    """
+    batch, L, dim = u.shape
+    N = A.shape[0]
+    G = Bv.shape[1] if b_var else Cv.shape[1]
+    H = dim // G
+    dt = u.dtype
+    # Typed constants: a bare 1.0 would promote float32 arithmetic to float64.
+    one = np.ones(1, dt)[0]
+    h = np.empty((N, block), dt)
+    ab = np.empty((N, block), dt)
+    a2b = np.empty((N, block), dt)
+    bb = np.empty((N, block), dt)
+    cb = np.empty((N, block), dt)
+    dk = np.empty(block, dt)
+    xu = np.empty(block, dt)
+    acc = np.empty(block, dt)
+    for b in range(batch):
+        for g in range(G):
+            for j0 in range(g * H, (g + 1) * H, block):
+                w = min(block, (g + 1) * H - j0)
+                # Variable B/C are one scalar per (t, n) times a row of ones; fixed ones are a
+                # row times 1. One multiply per element keeps a single, branch-free loop.
+                for n in range(N):
+                    for k in range(w):
+                        ab[n, k] = A[n, j0 + k]
+                        a2b[n, k] = A2[n, j0 + k]
+                        bb[n, k] = 1.0 if b_var else Bf[n, j0 + k]
+                        cb[n, k] = 1.0 if c_var else Cf[n, j0 + k]
+                        h[n, k] = h0[b, n, j0 + k]
+                for t in range(L):
+                    if t % chunk == 0:
+                        for n in range(N):
+                            for k in range(w):
+                                ckpt[b, t // chunk, n, j0 + k] = h[n, k]
+                    for k in range(w):
+                        d = dl[b, t, j0 + k]
+                        dk[k] = d
+                        xu[k] = d * u[b, t, j0 + k]
+                        acc[k] = 0.0
+                    for n in range(N):
+                        bs = Bv[b, g, t, n] if b_var else one
+                        cs = Cv[b, g, t, n] if c_var else one
+                        hn = h[n]
+                        an = ab[n]
+                        a2n = a2b[n]
+                        bn = bb[n]
+                        cn = cb[n]
+                        for k in range(w):
+                            hv = _decay(dk[k], an[k], a2n[k]) * hn[k] + xu[k] * (bn[k] * bs)
+                            hn[k] = hv
+                            acc[k] += hv * (cn[k] * cs)
+                    for k in range(w):
+                        y[b, t, j0 + k] = acc[k]
+                for n in range(N):
+                    for k in range(w):
+                        hlast[b, n, j0 + k] = h[n, k]
+
+
+@njit(**_JIT)
+def _bwd_kernel(u, dl, A, A2, Bv, Bf, Cv, Cf, b_var, c_var, ckpt, dy, dlast, chunk, block,
+                du, ddl, dA, dBv, dBf, dCv, dCf, dh0):
+    """Backward over batch rows ``u.shape[0]``, reverse chunk by chunk from ``ckpt``.
+
+    Inputs as in :func:`_fwd_kernel`, plus ``dy`` (batch, L, dim) and ``dlast`` (batch, N,
+    dim). Writes ``du``, ``ddl`` (batch, L, dim), ``dh0`` (batch, N, dim), per-row partials
+    ``dA`` (batch, N, dim) and, for fixed B/C, ``dBf``/``dCf`` (batch, N, dim); accumulates
+    variable ``dBv``/``dCv`` (batch, G, L, N), which must arrive zeroed.
+    """
+    batch, L, dim = u.shape
+    N = A.shape[0]
+    G = Bv.shape[1] if b_var else Cv.shape[1]
+    H = dim // G
+    dt = u.dtype
+    zero = np.zeros(1, dt)[0]
+    one = np.ones(1, dt)[0]
+    nchunks = (L + chunk - 1) // chunk
+    hs = np.empty((chunk, N, block), dt)
+    es = np.empty((chunk, N, block), dt)
+    hc = np.empty((N, block), dt)
+    carry = np.empty((N, block), dt)
+    ab = np.empty((N, block), dt)
+    a2b = np.empty((N, block), dt)
+    bb = np.empty((N, block), dt)
+    cb = np.empty((N, block), dt)
+    dAb = np.empty((N, block), dt)
+    dBb = np.empty((N, block), dt)
+    dCb = np.empty((N, block), dt)
+    dk = np.empty(block, dt)
+    uk = np.empty(block, dt)
+    xu = np.empty(block, dt)
+    dyk = np.empty(block, dt)
+    gb = np.empty(block, dt)
+    ga = np.empty(block, dt)
+    both_var = b_var and c_var
+    for b in range(batch):
+        for g in range(G):
+            for j0 in range(g * H, (g + 1) * H, block):
+                w = min(block, (g + 1) * H - j0)
+                for n in range(N):
+                    for k in range(w):
+                        ab[n, k] = A[n, j0 + k]
+                        a2b[n, k] = A2[n, j0 + k]
+                        bb[n, k] = 1.0 if b_var else Bf[n, j0 + k]
+                        cb[n, k] = 1.0 if c_var else Cf[n, j0 + k]
+                        carry[n, k] = dlast[b, n, j0 + k]
+                        dAb[n, k] = 0.0
+                        dBb[n, k] = 0.0
+                        dCb[n, k] = 0.0
+                for c in range(nchunks - 1, -1, -1):
+                    s = c * chunk
+                    T = min(chunk, L - s)
+                    # Recompute the chunk's states and decays from its checkpoint.
+                    for n in range(N):
+                        for k in range(w):
+                            hc[n, k] = ckpt[b, c, n, j0 + k]
+                    for tt in range(T):
+                        t = s + tt
+                        for k in range(w):
+                            d = dl[b, t, j0 + k]
+                            dk[k] = d
+                            xu[k] = d * u[b, t, j0 + k]
+                        for n in range(N):
+                            bs = Bv[b, g, t, n] if b_var else one
+                            hn = hc[n]
+                            an = ab[n]
+                            a2n = a2b[n]
+                            bn = bb[n]
+                            hsn = hs[tt, n]
+                            esn = es[tt, n]
+                            for k in range(w):
+                                e = _decay(dk[k], an[k], a2n[k])
+                                hv = e * hn[k] + xu[k] * (bn[k] * bs)
+                                hn[k] = hv
+                                hsn[k] = hv
+                                esn[k] = e
+                    # Adjoint, backwards through the chunk. carry holds dL/dh_t from later
+                    # steps (already multiplied by the decay of step t + 1).
+                    for tt in range(T - 1, -1, -1):
+                        t = s + tt
+                        for k in range(w):
+                            d = dl[b, t, j0 + k]
+                            uu = u[b, t, j0 + k]
+                            dk[k] = d
+                            uk[k] = uu
+                            xu[k] = d * uu
+                            dyk[k] = dy[b, t, j0 + k]
+                            gb[k] = 0.0
+                            ga[k] = 0.0
+                        for n in range(N):
+                            bs = Bv[b, g, t, n] if b_var else one
+                            cs = Cv[b, g, t, n] if c_var else one
+                            hsn = hs[tt, n]
+                            esn = es[tt, n]
+                            cn_ = carry[n]
+                            an = ab[n]
+                            bn = bb[n]
+                            cn = cb[n]
+                            dan = dAb[n]
+                            sb = zero
+                            sc = zero
+                            if both_var:
+                                # Mamba's case, kept free of the fixed-B/C accumulators.
+                                for k in range(w):
+                                    hv = hsn[k]
+                                    gv = dyk[k] * cs + cn_[k]
+                                    x = xu[k] * bs
+                                    wv = gv * (hv - x)
+                                    dan[k] += wv * dk[k]
+                                    ga[k] += wv * an[k]
+                                    gb[k] += gv * bs
+                                    sb += gv * xu[k]
+                                    sc += dyk[k] * hv
+                                    cn_[k] = esn[k] * gv
+                            else:
+                                dbn = dBb[n]
+                                dcn = dCb[n]
+                                for k in range(w):
+                                    hv = hsn[k]
+                                    bval = bn[k] * bs
+                                    gv = dyk[k] * (cn[k] * cs) + cn_[k]
+                                    x = xu[k] * bval
+                                    wv = gv * (hv - x)
+                                    dan[k] += wv * dk[k]
+                                    ga[k] += wv * an[k]
+                                    gb[k] += gv * bval
+                                    q = gv * xu[k]
+                                    r = dyk[k] * hv
+                                    sb += q
+                                    sc += r
+                                    dbn[k] += q
+                                    dcn[k] += r
+                                    cn_[k] = esn[k] * gv
+                            if b_var:
+                                dBv[b, g, t, n] += sb
+                            if c_var:
+                                dCv[b, g, t, n] += sc
+                        for k in range(w):
+                            du[b, t, j0 + k] = dk[k] * gb[k]
+                            ddl[b, t, j0 + k] = uk[k] * gb[k] + ga[k]
+                for n in range(N):
+                    for k in range(w):
+                        dh0[b, n, j0 + k] = carry[n, k]
+                        dA[b, n, j0 + k] = dAb[n, k]
+                if not both_var:
+                    for n in range(N):
+                        for k in range(w):
+                            dBf[b, n, j0 + k] = dBb[n, k]
+                            dCf[b, n, j0 + k] = dCb[n, k]
+
+
+def _split(batch, threads):
+    threads = max(1, min(int(threads), batch))
+    step = -(-batch // threads)
+    return [(s, min(s + step, batch)) for s in range(0, batch, step)]
+
+
+def _batched(kernel, threads, batch, args):
+    """Run ``kernel(*args)`` with every array marked ``("b", a)`` sliced over batch rows.
+
+    With ``threads > 1`` the rows are split into contiguous spans run on Python threads; the
+    kernels release the GIL. Each row is computed the same way whatever the split.
+    """
+    def slice_args(lo, hi):
+        return [a[1][lo:hi] if isinstance(a, tuple) else a for a in args]
+
+    spans = _split(batch, threads)
+    if len(spans) == 1:
+        kernel(*slice_args(0, batch))
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(spans)) as pool:
+        for f in [pool.submit(kernel, *slice_args(lo, hi)) for lo, hi in spans]:
+            f.result()
+
+
+def _dummy(ndim, dtype):
+    return np.zeros((1,) * ndim, dtype)
+
+
+def fused_forward(u, dl, A, B, C, h0, chunk=CHUNK, block=BLOCK, threads=1):
+    """Forward scan on numpy arrays in the kernel layout.
+
+    Parameters
+    ----------
+    u, dl : ndarray
+        Input and (already biased and softplus-ed) step size, (batch, L, dim), C-contiguous,
+        float32 or float64.
+    A : ndarray
+        (N, dim), same dtype.
+    B, C : ndarray
+        Variable (batch, G, L, N) or fixed (N, dim), same dtype, C-contiguous. B and C share
+        G when both are variable.
+    h0 : ndarray
+        Initial state (batch, N, dim).
+    chunk, block : int
+        Steps between stored states; channels per inner loop.
+    threads : int
+        Python threads over batch rows.
+
+    Returns
+    -------
+    y : ndarray
+        (batch, L, dim).
+    ckpt : ndarray
+        States entering every chunk, (batch, ceil(L / chunk), N, dim).
+    hlast : ndarray
+        Final state (batch, N, dim).
+    """
+    batch, L, dim = u.shape
+    N = A.shape[0]
+    dt = u.dtype
+    b_var, c_var = B.ndim == 4, C.ndim == 4
+    y = np.empty((batch, L, dim), dt)
+    ckpt = np.empty((batch, -(-L // chunk), N, dim), dt)
+    hlast = np.empty((batch, N, dim), dt)
+    A2 = (A * LOG2E).astype(dt)
+    _batched(_fwd_kernel, threads, batch, [
+        ("b", u), ("b", dl), A, A2,
+        ("b", B) if b_var else _dummy(4, dt), _dummy(2, dt) if b_var else B,
+        ("b", C) if c_var else _dummy(4, dt), _dummy(2, dt) if c_var else C,
+        b_var, c_var, ("b", h0), chunk, block, ("b", y), ("b", ckpt), ("b", hlast),
+    ])
+    return y, ckpt, hlast
+
+
+def fused_backward(u, dl, A, B, C, ckpt, dy, dlast, chunk=CHUNK, block=BLOCK, threads=1):
+    """Backward of :func:`fused_forward`, with its arrays plus ``dy`` and ``dlast``.
+
+    Returns
+    -------
+    du, ddl : ndarray
+        (batch, L, dim).
+    dA : ndarray
+        (N, dim).
+    dB, dC : ndarray
+        Shaped like ``B`` and ``C``.
+    dh0 : ndarray
+        (batch, N, dim).
+    """
+    batch, L, dim = u.shape
+    N = A.shape[0]
+    dt = u.dtype
+    b_var, c_var = B.ndim == 4, C.ndim == 4
+    du = np.empty_like(u)
+    ddl = np.empty_like(u)
+    dA = np.empty((batch, N, dim), dt)
+    dh0 = np.empty((batch, N, dim), dt)
+    dBv = np.zeros(B.shape, dt) if b_var else _dummy(4, dt)
+    dCv = np.zeros(C.shape, dt) if c_var else _dummy(4, dt)
+    both = b_var and c_var
+    # Either fixed partial is written whenever one of B and C is fixed; dummies otherwise.
+    dBf = _dummy(3, dt) if both else np.empty((batch, N, dim), dt)
+    dCf = _dummy(3, dt) if both else np.empty((batch, N, dim), dt)
+    part = (lambda a: a) if both else (lambda a: ("b", a))
+    A2 = (A * LOG2E).astype(dt)
+    _batched(_bwd_kernel, threads, batch, [
+        ("b", u), ("b", dl), A, A2,
+        ("b", B) if b_var else _dummy(4, dt), _dummy(2, dt) if b_var else B,
+        ("b", C) if c_var else _dummy(4, dt), _dummy(2, dt) if c_var else C,
+        b_var, c_var, ("b", ckpt), ("b", dy), ("b", dlast), chunk, block,
+        ("b", du), ("b", ddl), ("b", dA), ("b", dBv) if b_var else dBv, part(dBf),
+        ("b", dCv) if c_var else dCv, part(dCf), ("b", dh0),
+    ])
+    dA = dA.sum(0)
+    dB = dBv if b_var else dBf.sum(0)
+    dC = dCv if c_var else dCf.sum(0)
+    return du, ddl, dA, dB, dC, dh0
+
+
+def warm_up(dtype):
+    """Compile (or load from numba's cache) both kernels for ``dtype`` on a tiny problem."""
+    dt = np.dtype(dtype)
+    rng = np.random.default_rng(0)
+    u = rng.standard_normal((1, 3, 2)).astype(dt)
+    dl = np.abs(u)
+    A = -np.ones((2, 2), dt)
+    B = np.ones((1, 1, 3, 2), dt)
+    y, ckpt, hlast = fused_forward(u, dl, A, B, B, np.zeros((1, 2, 2), dt), chunk=2)
+    fused_backward(u, dl, A, B, B, ckpt, y, hlast, chunk=2)
+    return bool(np.isfinite(y).all())
