@@ -146,57 +146,43 @@ def fused_available(dtype=torch.float32):
     return _FUSED_OK[ct]
 
 
-def _kernel_bc(M):
-    """B or C in the kernels' layout: fixed (dim, N) -> (N, dim); (b, G, N, L) -> (b, G, L, N)."""
-    M = M.detach()
-    return (M.t() if M.dim() == 2 else M.transpose(-1, -2)).contiguous()
-
-
-def _time_major(t):
-    """(b, X, Y) -> contiguous (b, Y, X); no copy when ``t`` already is such a view."""
-    return t.detach().transpose(1, 2).contiguous()
+def _array(t):
+    """Detached C-contiguous tensor; no copy when ``t`` already is one."""
+    return t.detach().contiguous()
 
 
 class _FusedScan(torch.autograd.Function):
     """Core scan on the numba kernels.
 
     ``u``, ``delta`` (b, dim, L); ``A`` (dim, N); ``B``, ``C`` fixed (dim, N) or grouped
-    (b, G, N, L) with one G; ``h0`` (b, dim, N). The kernels work time-major with the state
-    as (N, dim); the transposes here are single copies, cheap next to the scan.
+    (b, G, N, L) with one G; ``h0`` (b, dim, N). These are the kernels' own layouts, so
+    contiguous inputs are used in place.
     """
 
     @staticmethod
     def forward(ctx, u, delta, A, B, C, h0, chunk, threads):
         k = _fused_kernels()
-        saved = (_time_major(u), _time_major(delta), A.detach().t().contiguous(),
-                 _kernel_bc(B), _kernel_bc(C))
-        y, ckpt, hlast = k.fused_forward(*(t.numpy() for t in saved), _time_major(h0).numpy(),
+        saved = tuple(_array(t) for t in (u, delta, A, B, C))
+        y, ckpt, hlast = k.fused_forward(*(t.numpy() for t in saved), _array(h0).numpy(),
                                          chunk=chunk, threads=threads)
-        # Saved as tensors so autograd's version counters catch in-place changes of inputs
-        # that the time-major copies merely view.
+        # save_for_backward, not plain attributes: autograd's version counters then catch
+        # in-place changes to the inputs, which ``saved`` usually aliases.
         ctx.save_for_backward(*saved, torch.from_numpy(ckpt))
         ctx.chunk, ctx.threads = chunk, threads
-        return torch.from_numpy(y).transpose(1, 2), torch.from_numpy(hlast).transpose(1, 2)
+        return torch.from_numpy(y), torch.from_numpy(hlast)
 
     @staticmethod
     def backward(ctx, grad_y, grad_h):
         k = _fused_kernels()
-        u, delta, A, B, C, ckpt = (t.numpy() for t in ctx.saved_tensors)
-        batch, L, dim = u.shape
-        N = A.shape[0]
-        ct = ctx.saved_tensors[0].dtype
-        dy = (torch.zeros(batch, L, dim, dtype=ct) if grad_y is None
-              else _time_major(grad_y.to(ct)))
-        dlast = (torch.zeros(batch, N, dim, dtype=ct) if grad_h is None
-                 else _time_major(grad_h.to(ct)))
-        du, ddelta, dA, dB, dC, dh0 = (torch.from_numpy(g) for g in k.fused_backward(
-            u, delta, A, B, C, ckpt, dy.numpy(), dlast.numpy(), chunk=ctx.chunk,
+        u, delta, A, B, C, ckpt = ctx.saved_tensors
+        dy = torch.zeros_like(u) if grad_y is None else _array(grad_y.to(u.dtype))
+        dlast = (u.new_zeros(u.shape[0], u.shape[1], A.shape[1]) if grad_h is None
+                 else _array(grad_h.to(u.dtype)))
+        grads = k.fused_backward(
+            *(t.numpy() for t in (u, delta, A, B, C, ckpt, dy, dlast)), chunk=ctx.chunk,
             threads=ctx.threads,
-        ))
-        dB = dB.t() if dB.dim() == 2 else dB.transpose(-1, -2)
-        dC = dC.t() if dC.dim() == 2 else dC.transpose(-1, -2)
-        return (du.transpose(1, 2), ddelta.transpose(1, 2), dA.t(), dB, dC,
-                dh0.transpose(1, 2), None, None)
+        )
+        return (*(torch.from_numpy(g) for g in grads), None, None)
 
 
 def _grouped_bc(M, groups, dim):
@@ -290,11 +276,7 @@ def selective_scan_chunked(
         chunk = int(chunk) if chunk is not None else _fused_kernels().CHUNK
         y, h = _FusedScan.apply(u_c, delta_c, A_c, B_k, C_k, h0, chunk,
                                 torch.get_num_threads())
-        # The kernels produce time-major results; hand back the usual contiguous layout.
-        out = _finish(y, u_c, D, z, dtype_in, h.contiguous(), return_last_state)
-        if return_last_state:
-            return out[0].contiguous(), out[1]
-        return out.contiguous()
+        return _finish(y, u_c, D, z, dtype_in, h, return_last_state)
     y, h = _ChunkedScan.apply(
         u_c.reshape(batch, G, H, L),
         delta_c.reshape(batch, G, H, L),
