@@ -23,8 +23,10 @@ for the fraction), which LLVM vectorises. float64 (used by gradcheck) calls ``ma
 Backward. The forward stores the state at every ``chunk``-th step. The backward walks the
 chunks in reverse: it recomputes one chunk's states and decays from its checkpoint into a
 small buffer, then runs the adjoint ``g_t = C_t dy_t + exp(delta_{t+1} A) g_{t+1}`` backwards
-through it. ``exp(delta_t A) h_{t-1}`` is recovered as ``h_t - delta_t u_t B_t``; nothing is
-ever divided by a decay. Per-batch-row partials of dA and of fixed dB/dC are summed by the
+through it. The buffers hold both ``h_{t-1}`` and ``exp(delta_t A)``, so their product, which
+the gradients of delta and A need, is formed directly: nothing is divided by a decay, and
+unlike the ``h_t - delta_t u_t B_t`` form it loses no precision to cancellation when the decay
+underflows (delta * A of -2000 in the tests). Per-batch-row partials of dA and of fixed dB/dC are summed by the
 caller in a fixed order, and variable dB/dC belong to one batch row, so results are
 bit-identical across runs and across thread counts.
 """
@@ -205,9 +207,10 @@ def _bwd_kernel(u, dl, A, Bv, Bf, Cv, Cf, b_var, c_var, ckpt, dy, dlast, chunk, 
     one = np.ones(1, dt)[0]
     nchunks = (L + chunk - 1) // chunk
     both_var = b_var and c_var
-    hs = np.empty((chunk, N, block), dt)
+    # hs[tt] is the state entering step s + tt (hs[0] the checkpoint), hs[tt + 1] the one
+    # leaving it; es[tt] that step's decay.
+    hs = np.empty((chunk + 1, N, block), dt)
     es = np.empty((chunk, N, block), dt)
-    hc = np.empty((N, block), dt)
     carry = np.empty((N, block), dt)
     ab = np.empty((N, block), dt)
     a2b = np.empty((N, block), dt)
@@ -248,23 +251,21 @@ def _bwd_kernel(u, dl, A, Bv, Bf, Cv, Cf, b_var, c_var, ckpt, dy, dlast, chunk, 
                     # Recompute the chunk's states and decays from its checkpoint.
                     for n in range(N):
                         for k in range(w):
-                            hc[n, k] = ckpt[b, c, n, j0 + k]
+                            hs[0, n, k] = ckpt[b, c, n, j0 + k]
                     for tt in range(T):
                         dk = dtile[tt]
                         xu = xtile[tt]
                         for n in range(N):
                             bs = Bv[b, g, n, s + tt] if b_var else one
-                            hn = hc[n]
+                            hp = hs[tt, n]
                             an = ab[n]
                             a2n = a2b[n]
                             bn = bb[n]
-                            hsn = hs[tt, n]
+                            hn = hs[tt + 1, n]
                             esn = es[tt, n]
                             for k in range(w):
                                 e = _decay(dk[k], an[k], a2n[k])
-                                hv = e * hn[k] + xu[k] * (bn[k] * bs)
-                                hn[k] = hv
-                                hsn[k] = hv
+                                hn[k] = e * hp[k] + xu[k] * (bn[k] * bs)
                                 esn[k] = e
                     # Adjoint, backwards through the chunk. carry holds dL/dh_t from later
                     # steps, already multiplied by the decay of step t + 1.
@@ -280,7 +281,8 @@ def _bwd_kernel(u, dl, A, Bv, Bf, Cv, Cf, b_var, c_var, ckpt, dy, dlast, chunk, 
                         for n in range(N):
                             bs = Bv[b, g, n, s + tt] if b_var else one
                             cs = Cv[b, g, n, s + tt] if c_var else one
-                            hsn = hs[tt, n]
+                            hsn = hs[tt + 1, n]
+                            hp = hs[tt, n]
                             esn = es[tt, n]
                             cr = carry[n]
                             an = ab[n]
@@ -292,7 +294,7 @@ def _bwd_kernel(u, dl, A, Bv, Bf, Cv, Cf, b_var, c_var, ckpt, dy, dlast, chunk, 
                                 for k in range(w):
                                     hv = hsn[k]
                                     gv = dyk[k] * cs + cr[k]
-                                    wv = gv * (hv - xu[k] * bs)
+                                    wv = gv * (esn[k] * hp[k])
                                     dan[k] += wv * dk[k]
                                     ga[k] += wv * an[k]
                                     gb[k] += gv * bs
@@ -308,7 +310,7 @@ def _bwd_kernel(u, dl, A, Bv, Bf, Cv, Cf, b_var, c_var, ckpt, dy, dlast, chunk, 
                                     hv = hsn[k]
                                     bval = bn[k] * bs
                                     gv = dyk[k] * (cn[k] * cs) + cr[k]
-                                    wv = gv * (hv - xu[k] * bval)
+                                    wv = gv * (esn[k] * hp[k])
                                     dan[k] += wv * dk[k]
                                     ga[k] += wv * an[k]
                                     gb[k] += gv * bval
