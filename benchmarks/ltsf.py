@@ -209,7 +209,9 @@ def machine_description(device):
 def write_report(results, out_dir, machine, threads):
     """Write the markdown table of means over seeds next to the published numbers."""
     df = pd.DataFrame(results)
-    grouped = df.groupby(["dataset", "model", "horizon"]).agg(
+    df["settings"] = [settings_text(p, m) for p, m in zip(df["params"], df["model"])]
+    # Runs differing only in seed are averaged; different settings stay separate rows.
+    grouped = df.groupby(["dataset", "model", "horizon", "settings"]).agg(
         mse=("mse", "mean"), mae=("mae", "mean"), mse_std=("mse", "std"),
         seeds=("seed", lambda s: ",".join(str(v) for v in sorted(s))),
         s_per_epoch=("seconds_per_epoch", "mean"), epochs=("n_epochs", "mean"),
@@ -222,22 +224,24 @@ def write_report(results, out_dir, machine, threads):
         "over the seeds listed; `ref` is the published row each model is held against (its own",
         "paper; S-Mamba for FMamba and MAT, which publish no ETT numbers); ratio = ours / ref.",
         "",
-        "| dataset | H | model | MSE | MAE | ref | ref MSE | ref MAE | MSE ratio | seeds "
-        "| s/epoch | epochs | peak MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | H | model | settings | MSE | MAE | ref | ref MSE | ref MAE | MSE ratio "
+        "| seeds | s/epoch | epochs | peak MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in grouped.sort_values(["dataset", "horizon", "model"]).itertuples():
         ref = REFERENCE_ROW[row.model]
         pub = PUBLISHED[ref].get(row.dataset, {}).get(row.horizon)
         pub_mse, pub_mae = pub if pub else (float("nan"), float("nan"))
         lines.append(
-            f"| {row.dataset} | {row.horizon} | {row.model} | {row.mse:.3f} | {row.mae:.3f} | "
+            f"| {row.dataset} | {row.horizon} | {row.model} | {row.settings} | "
+            f"{row.mse:.3f} | {row.mae:.3f} | "
             f"{ref} | {pub_mse:.3f} | {pub_mae:.3f} | {row.mse / pub_mse:.3f} | {row.seeds} | "
             f"{row.s_per_epoch:.1f} | {row.epochs:.1f} | {row.peak_mb:.0f} |"
         )
     best = []
     for (dataset, horizon), cell in grouped.groupby(["dataset", "horizon"]):
         top = cell.loc[cell["mse"].idxmin()]
+        top_name = f"{top['model']} ({top['settings']})"
         published = [
             (table[dataset][horizon][0], name)
             for name, table in {**PUBLISHED, **BASELINES}.items()
@@ -247,7 +251,7 @@ def write_report(results, out_dir, machine, threads):
             continue
         pub_best, pub_name = min(published)
         best.append(
-            f"| {dataset} | {horizon} | {top['model']} | {top['mse']:.3f} | {pub_best:.3f} "
+            f"| {dataset} | {horizon} | {top_name} | {top['mse']:.3f} | {pub_best:.3f} "
             f"({pub_name}) | {top['mse'] / pub_best:.3f} |"
         )
     lines += [
@@ -260,6 +264,12 @@ def write_report(results, out_dir, machine, threads):
         *best,
     ]
     (out_dir / "ltsf.md").write_text("\n".join(lines) + "\n")
+
+
+def settings_text(params, model):
+    """The ``--set`` overrides that applied to a run, as short text; "defaults" if none."""
+    overrides = model_overrides(json.loads(params) if isinstance(params, str) else {}, model)
+    return ", ".join(f"{k}={v}" for k, v in sorted(overrides.items())) or "defaults"
 
 
 def plot_window(npz_file, png_file, title):
@@ -318,6 +328,8 @@ def main(argv=None):
     parser.add_argument("--out-dir", default=str(HERE / "results"))
     parser.add_argument("--append", action="store_true",
                         help="keep the runs already in ltsf.csv and add these")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite ltsf.md from the runs in ltsf.csv without running")
     parser.add_argument("--smoke-rows", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dataset", help=argparse.SUPPRESS)
@@ -334,6 +346,10 @@ def main(argv=None):
 
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.report_only:
+        frame = pd.read_csv(out_dir / "ltsf.csv")
+        write_report(frame.to_dict("records"), out_dir, frame["machine"].iloc[-1], args.threads)
+        return 0
     plot_npz = out_dir / "ltsf_forecast.npz"
     jobs = [
         (d, m, h, s)
