@@ -635,7 +635,7 @@ class BaseMambaForecaster(BaseForecaster):
         Returns
         -------
         numpy.ndarray
-            Shape (n_windows, pred_len_, n_columns_), float64, in the units of ``y``.
+            Shape ``(n_windows, pred_len_, n_columns_)``, float64, in the units of ``y``.
 
         Examples
         --------
