@@ -72,7 +72,7 @@ scores = pd.Series(
 scores.round(3)
 
 # %%
-# With 150 training rows of mostly noise, tiny deep networks trained for seconds are not
+# With 179 training rows of mostly noise, tiny deep networks trained for seconds are not
 # expected to beat the naive forecasts by much, if at all: the point here is the common
 # interface. On long, structured data the picture changes (see the benchmarks page).
 #

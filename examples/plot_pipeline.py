@@ -57,7 +57,7 @@ pipe.get_fitted_params()["deseasonalize__seasonal"][:12].round(3)
 # The same forecaster on the raw series, for comparison:
 y_plain = make_forecaster().fit(y_train, fh=fh).predict()
 
-print(f"MixMamba alone:               MAE {mean_absolute_error(y_test, y_plain):6.1f}")
+print(f"MixMamba alone:                 MAE {mean_absolute_error(y_test, y_plain):6.1f}")
 print(f"log + deseasonalize + MixMamba: MAE {mean_absolute_error(y_test, y_pipe):6.1f}")
 
 # %%

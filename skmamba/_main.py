@@ -1,0 +1,199 @@
+"""The main job: every skmamba forecaster against naive baselines on data shipped with sktime.
+
+Run with ``python -m skmamba`` (``bash .ci/main.sh`` installs the package first). Offline:
+the two data sets come with sktime.
+
+* ``airline``: monthly airline passengers 1949-1960 (one series, 144 rows); the last 24
+  months are held out.
+* ``uschange``: quarterly percentage changes of US consumption, income, production, savings
+  and unemployment 1970-2016 (five series, 187 rows), all forecast jointly; the last 8
+  quarters are held out.
+
+Each forecaster is a small version of its architecture trained for a few seconds on one CPU
+thread, with a fixed seed, so the printed numbers repeat on the same machine. They show the
+package working end to end, not what the architectures reach on the long benchmark data
+sets (see ``benchmarks/``).
+
+Prints one table per data set (MAE, RMSE and MASE on the held-out rows, each model's MASE
+relative to the better naive baseline, fit time) and writes ``main_job_forecast.png`` (the
+forecasts) and ``main_job_errors.csv`` (the tables) to the output folder.
+"""
+
+import argparse
+import contextlib
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["main"]
+
+
+@contextlib.contextmanager
+def _hide_sktime_remember_data_note():
+    """Drop sktime 1.2's FutureWarning about ``remember_data``, printed at every construction.
+
+    Done at display time rather than with a filter, because sktime and scikit-learn reset
+    warning filters internally.
+    """
+    shown = warnings.showwarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, FutureWarning) and "remember_data" in str(message):
+            return
+        shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = showwarning
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
+def _tasks():
+    from sktime.datasets import load_airline, load_uschange
+    from sktime.forecasting.naive import NaiveForecaster
+
+    airline = load_airline()
+    consumption, others = load_uschange()
+    uschange = pd.concat([consumption, others], axis=1)
+    # name, series, held-out rows, seasonal period of MASE's scale, model settings, and the
+    # naive baselines (the last value, plus the natural one for the data).
+    return [
+        ("airline", airline, 24, 12,
+         dict(seq_len=36, lr=3e-3, max_epochs=40, patch_len=12),
+         {"naive (last value)": NaiveForecaster(strategy="last"),
+          "naive (seasonal)": NaiveForecaster(strategy="last", sp=12)}),
+        ("uschange", uschange, 8, 1,
+         dict(seq_len=24, lr=5e-4, max_epochs=30, patch_len=8),
+         {"naive (last value)": NaiveForecaster(strategy="last"),
+          "naive (mean)": NaiveForecaster(strategy="mean")}),
+    ]
+
+
+def _forecasters(seq_len, lr, max_epochs, patch_len, seed):
+    """Small versions of the five architectures, sharing lookback, epochs and rate."""
+    from skmamba import (
+        FMambaForecaster,
+        MATForecaster,
+        MixMambaForecaster,
+        SMambaForecaster,
+        TimeStarMambaForecaster,
+    )
+
+    common = dict(seq_len=seq_len, max_epochs=max_epochs, lr=lr, lr_decay=1.0,
+                  batch_size=16, random_state=seed)
+    return {
+        "S-Mamba": SMambaForecaster(d_model=32, d_ff=32, e_layers=1, **common),
+        "MixMamba": MixMambaForecaster(d_model=16, patch_len=patch_len,
+                                       stride=patch_len // 2, **common),
+        "MAT": MATForecaster(n1=32, n2=16, n_heads=2, **common),
+        "FMamba": FMambaForecaster(d_model=32, d_ff=32, e_layers=1, **common),
+        "TimeStarMamba": TimeStarMambaForecaster(d_model=16, d_ff=16, d_core=8,
+                                                 patch_len=patch_len, e_layers=1, **common),
+    }
+
+
+def _errors(y_test, y_pred, y_train, sp):
+    from sktime.performance_metrics.forecasting import MeanAbsoluteScaledError
+
+    truth = np.asarray(y_test, dtype=float).reshape(len(y_test), -1)
+    pred = np.asarray(y_pred, dtype=float).reshape(len(y_test), -1)
+    return {
+        "MAE": float(np.mean(np.abs(pred - truth))),
+        "RMSE": float(np.sqrt(np.mean((pred - truth) ** 2))),
+        "MASE": float(MeanAbsoluteScaledError(sp=sp)(y_test, y_pred, y_train=y_train)),
+    }
+
+
+def _plot(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(results), 1, figsize=(9, 4 * len(results)))
+    for ax, (name, y, y_train, preds) in zip(np.atleast_1d(axes), results):
+        column = y.columns[0] if isinstance(y, pd.DataFrame) else None
+        series = y[column] if column is not None else y
+        history = series.iloc[-(len(y) - len(y_train)) * 3:]
+        x = history.index.to_timestamp() if isinstance(history.index, pd.PeriodIndex) \
+            else history.index
+        ax.plot(x, history.to_numpy(), color="black", lw=2, label="observed")
+        for model, pred in preds.items():
+            p = pred[column] if column is not None else pred
+            px = p.index.to_timestamp() if isinstance(p.index, pd.PeriodIndex) else p.index
+            style = "--" if model.startswith("naive") else "-"
+            ax.plot(px, p.to_numpy(), style, lw=1.2, label=model)
+        ax.axvline(x[len(history) - (len(y) - len(y_train)) - 1], color="grey", lw=0.8)
+        ax.set_title(f"{name}: {column or series.name or 'y'}, held-out forecast")
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    """Run the main job; returns the error table as a DataFrame.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command-line arguments (``--out DIR``, ``--seed N``); defaults to ``sys.argv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data set and model: MAE, RMSE, MASE, MASE relative to the better naive
+        baseline, fit seconds.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m skmamba",
+        description="Fit every skmamba forecaster and naive baselines on data shipped with "
+                    "sktime; print their held-out errors and save a plot.",
+    )
+    parser.add_argument("--out", default="outputs", help="folder for the plot and CSV")
+    parser.add_argument("--seed", type=int, default=0, help="random_state of every model")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(1)  # small models: one thread is fastest and reproducible
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    start = time.perf_counter()
+    tables, plotted = [], []
+    with _hide_sktime_remember_data_note():
+        for name, y, horizon, sp, settings, baselines in _tasks():
+            y_train, y_test = y.iloc[:-horizon], y.iloc[-horizon:]
+            fh = list(range(1, horizon + 1))
+            n_series = 1 if isinstance(y, pd.Series) else y.shape[1]
+            print(f"\n{name}: {n_series} series, {len(y_train)} training rows, "
+                  f"{horizon} held out", flush=True)
+            rows, preds = [], {}
+            models = {**_forecasters(seed=args.seed, **settings), **baselines}
+            for model, forecaster in models.items():
+                t0 = time.perf_counter()
+                pred = forecaster.fit(y_train, fh=fh).predict()
+                seconds = time.perf_counter() - t0
+                preds[model] = pred
+                rows.append({"data": name, "model": model,
+                             **_errors(y_test, pred, y_train, sp), "fit_s": seconds})
+            table = pd.DataFrame(rows)
+            naive = table.loc[table["model"].str.startswith("naive"), "MASE"].min()
+            table.insert(5, "MASE/naive", table["MASE"] / naive)
+            print(table.drop(columns="data").to_string(
+                index=False, float_format=lambda v: f"{v:.3f}"), flush=True)
+            tables.append(table)
+            plotted.append((name, y, y_train, preds))
+
+    result = pd.concat(tables, ignore_index=True)
+    result.to_csv(out / "main_job_errors.csv", index=False)
+    _plot(plotted, out / "main_job_forecast.png")
+    print("\nMASE/naive < 1: better than the better of the two naive baselines.")
+    print(f"Wrote {out / 'main_job_errors.csv'} and {out / 'main_job_forecast.png'} "
+          f"in {time.perf_counter() - start:.0f} s.")
+    return result
