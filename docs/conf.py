@@ -4,7 +4,6 @@ Build with ``sphinx-build -W --keep-going -b html docs docs/_build/html`` (or
 ``bash .ci/docs.sh``). The gallery scripts in ``examples/`` are executed during the build.
 """
 
-import os
 import sys
 from pathlib import Path
 
@@ -68,9 +67,6 @@ sphinx_gallery_conf = {
     "doc_module": ("skmamba",),
     "backreferences_dir": "generated/backreferences",
 }
-
-# One torch thread: the examples are tiny and CI machines small.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # -- HTML -----------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
