@@ -109,13 +109,14 @@ def _store_tile(tile, b, j0, w, s, T, dst):
 
 
 @njit(**_JIT)
-def _fwd_kernel(u, dl, A, Bv, Bf, Cv, Cf, b_var, c_var, h0, chunk, block, y, ckpt, hlast):
+def _fwd_kernel(u, dl, A, Bv, Bf, Cv, Cf, b_var, c_var, h0, chunk, block, save, y, ckpt,
+                hlast):
     """Forward over batch rows ``u.shape[0]``; writes ``y``, ``ckpt`` and ``hlast``.
 
     ``u``, ``dl``, ``y`` (batch, dim, L); ``A`` (dim, N); ``Bv``/``Cv`` (batch, G, N, L) when
     ``b_var``/``c_var`` else ``Bf``/``Cf`` (dim, N) (the unused one is a dummy); ``h0``,
     ``hlast`` (batch, dim, N); ``ckpt`` (batch, n_chunks, N, dim) receives the state entering
-    every chunk.
+    every chunk when ``save`` (else it is a dummy).
     """
     batch, dim, L = u.shape
     N = A.shape[1]
@@ -150,9 +151,10 @@ def _fwd_kernel(u, dl, A, Bv, Bf, Cv, Cf, b_var, c_var, h0, chunk, block, y, ckp
                 for c in range(nchunks):
                     s = c * chunk
                     T = min(chunk, L - s)
-                    for n in range(N):
-                        for k in range(w):
-                            ckpt[b, c, n, j0 + k] = h[n, k]
+                    if save:
+                        for n in range(N):
+                            for k in range(w):
+                                ckpt[b, c, n, j0 + k] = h[n, k]
                     _load_tile(dl, b, j0, w, s, T, dtile)
                     _load_tile(u, b, j0, w, s, T, xtile)
                     for tt in range(T):
@@ -372,7 +374,7 @@ def _dummy(ndim, dtype):
     return np.zeros((1,) * ndim, dtype)
 
 
-def fused_forward(u, dl, A, B, C, h0, chunk=CHUNK, block=BLOCK, threads=1):
+def fused_forward(u, dl, A, B, C, h0, chunk=CHUNK, block=BLOCK, threads=1, save=True):
     """Forward scan on C-contiguous numpy arrays of one float dtype (float32 or float64).
 
     Parameters
@@ -389,13 +391,15 @@ def fused_forward(u, dl, A, B, C, h0, chunk=CHUNK, block=BLOCK, threads=1):
         Steps between stored states; channels per inner loop.
     threads : int
         Python threads over batch rows.
+    save : bool
+        Store the chunk checkpoints the backward needs; inference passes False.
 
     Returns
     -------
     y : ndarray
         (batch, dim, L).
-    ckpt : ndarray
-        States entering every chunk, (batch, ceil(L / chunk), N, dim).
+    ckpt : ndarray or None
+        States entering every chunk, (batch, ceil(L / chunk), N, dim); None unless ``save``.
     hlast : ndarray
         Final state (batch, dim, N).
     """
@@ -404,15 +408,16 @@ def fused_forward(u, dl, A, B, C, h0, chunk=CHUNK, block=BLOCK, threads=1):
     dt = u.dtype
     b_var, c_var = B.ndim == 4, C.ndim == 4
     y = np.empty((batch, dim, L), dt)
-    ckpt = np.empty((batch, -(-L // chunk), N, dim), dt)
+    ckpt = np.empty((batch, -(-L // chunk), N, dim), dt) if save else _dummy(4, dt)
     hlast = np.empty((batch, dim, N), dt)
     _batched(_fwd_kernel, threads, batch, [
         ("b", u), ("b", dl), A,
         ("b", B) if b_var else _dummy(4, dt), _dummy(2, dt) if b_var else B,
         ("b", C) if c_var else _dummy(4, dt), _dummy(2, dt) if c_var else C,
-        b_var, c_var, ("b", h0), chunk, block, ("b", y), ("b", ckpt), ("b", hlast),
+        b_var, c_var, ("b", h0), chunk, block, save, ("b", y), ("b", ckpt) if save else ckpt,
+        ("b", hlast),
     ])
-    return y, ckpt, hlast
+    return y, (ckpt if save else None), hlast
 
 
 def fused_backward(u, dl, A, B, C, ckpt, dy, dlast, chunk=CHUNK, block=BLOCK, threads=1):

@@ -5,11 +5,12 @@ dependency) the fused kernels of :mod:`skmamba._kernels._cpu_fused` run it, seve
 faster than anything built from torch operations. The pure-torch implementation below is the
 fallback when numba cannot be imported or compiled, and runs for tensors off the CPU.
 
-In the torch implementation the core recurrence ``h_t = exp(delta_t A) h_{t-1} + delta_t u_t B_t``, ``y_t = C_t . h_t`` runs
-in a custom autograd function. Its forward walks L chunk by chunk without building a graph and
-stores the state entering every chunk; its backward walks the chunks in reverse, rebuilds one
-chunk's graph from its stored state and back-propagates through it, carrying the state gradient
-to the previous chunk. Peak memory is therefore one chunk's (batch, dim, chunk, N) graph instead
+In the torch implementation the core recurrence
+``h_t = exp(delta_t A) h_{t-1} + delta_t u_t B_t``, ``y_t = C_t . h_t`` runs in a custom
+autograd function. Its forward walks L chunk by chunk without building a graph and stores the
+state entering every chunk; its backward walks the chunks in reverse, rebuilds one chunk's
+graph from its stored state and back-propagates through it, carrying the state gradient to the
+previous chunk. Peak memory is therefore one chunk's (batch, dim, chunk, N) graph instead
 of the reference's full (batch, dim, L, N) tensors, and nothing ever divides by a decay or
 exponentiates a positive cumulative sum, so large decays cannot overflow.
 
@@ -163,11 +164,14 @@ class _FusedScan(torch.autograd.Function):
     def forward(ctx, u, delta, A, B, C, h0, chunk, threads):
         k = _fused_kernels()
         saved = tuple(_array(t) for t in (u, delta, A, B, C))
+        # Inference needs no checkpoints (one sequence tensor's worth of memory at N = 16).
+        grad = any(ctx.needs_input_grad[:6])
         y, ckpt, hlast = k.fused_forward(*(t.numpy() for t in saved), _array(h0).numpy(),
-                                         chunk=chunk, threads=threads)
-        # save_for_backward, not plain attributes: autograd's version counters then catch
-        # in-place changes to the inputs, which ``saved`` usually aliases.
-        ctx.save_for_backward(*saved, torch.from_numpy(ckpt))
+                                         chunk=chunk, threads=threads, save=grad)
+        if grad:
+            # save_for_backward, not plain attributes: autograd's version counters then
+            # catch in-place changes to the inputs, which ``saved`` usually aliases.
+            ctx.save_for_backward(*saved, torch.from_numpy(ckpt))
         ctx.chunk, ctx.threads = chunk, threads
         return torch.from_numpy(y), torch.from_numpy(hlast)
 

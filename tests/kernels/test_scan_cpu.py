@@ -277,6 +277,10 @@ def test_auto_backend_on_cpu_is_the_fused_scan():
         fused = selective_scan_chunked(*_args(case), fused=True, **kw)
     assert torch.equal(auto, fused) and torch.equal(chunked_out, fused)
     assert auto.is_contiguous()
+    # Inference skips the checkpoints; the output must not change by a bit.
+    graph = selective_scan_chunked(*(t.clone().requires_grad_() for t in _args(case)),
+                                   fused=True, **kw)
+    assert torch.equal(graph.detach(), fused)
     torch.testing.assert_close(auto, selective_scan_ref(*_args(case), **kw), rtol=1e-5,
                                atol=1e-5)
 
