@@ -83,6 +83,10 @@ CASES = [
     ("only-last-state-grad", dict(batch=1, dim=4, L=7, N=4), False, True),
     ("odd-sizes", dict(batch=3, dim=12, L=17, N=33, B_form="grouped", C_form="fixed",
                        groups=3), True, True),
+    # A row stride of 1 KiB makes the fused kernels copy tiles 8 channels at a time; 20
+    # channels leave a partial block.
+    ("row-stride-1KiB", dict(batch=1, dim=20, L=256, N=4, B_form="grouped", groups=2),
+     True, True),
 ]
 
 
