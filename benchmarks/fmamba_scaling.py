@@ -37,6 +37,7 @@ lookback 96, horizon 96) with 64, 256, 512 and 1024 variables.
 
 import argparse
 import contextlib
+import inspect
 import math
 import os
 import platform
@@ -51,6 +52,7 @@ from torch.profiler import ProfilerActivity, profile
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from skmamba._nn.layers import FastAttention, MultiHeadSelfAttention  # noqa: E402
 from skmamba._nn.networks.fmamba import FMambaNet  # noqa: E402
+from skmamba.estimators import FMambaForecaster  # noqa: E402
 
 MIB = 2.0**20
 
@@ -166,9 +168,18 @@ def layer_cases(d_model, heads):
     ]
 
 
+def fmamba_architecture(args):
+    """FMambaForecaster's default architecture, with d_model = d_ff = ``--net-d-model``."""
+    defaults = inspect.signature(FMambaForecaster).parameters
+    shapes = ("seq_len", "pred_len", "n_channels", "n_mark", "n_exog")
+    arch = {name: defaults[name].default for name in inspect.signature(FMambaNet).parameters
+            if name not in shapes}
+    return {**arch, "d_model": args.net_d_model, "d_ff": args.net_d_model}
+
+
 def fmamba_net(n_vars, args, softmax=False):
-    net = FMambaNet(args.seq_len, args.pred_len, n_vars, d_model=args.net_d_model,
-                    d_ff=args.net_d_model, e_layers=2, d_state=16)
+    net = FMambaNet(seq_len=args.seq_len, pred_len=args.pred_len, n_channels=n_vars, n_mark=0,
+                    n_exog=0, **fmamba_architecture(args))
     if softmax:
         for layer in net.layers:
             layer.attention = MultiHeadSelfAttention(args.net_d_model, 1)
@@ -249,13 +260,15 @@ def machine():
 
 
 def markdown(rows, args, where):
+    arch = fmamba_architecture(args)
     lines = [
         f"Command: `python benchmarks/fmamba_scaling.py {' '.join(args.argv)}`".rstrip(),
         "",
         f"Machine: {where}; device {args.device}.",
         "",
         f"Layers: token width {args.d_model}, {args.heads} head(s), batch {args.batch}. "
-        f"FMambaNet: d_model = d_ff = {args.net_d_model}, 2 layers, d_state 16, lookback "
+        f"FMambaNet: d_model = d_ff = {args.net_d_model}, {arch['e_layers']} layers, "
+        f"d_state {arch['d_state']}, lookback "
         f"{args.seq_len}, horizon {args.pred_len}, batch {args.batch}. One forward + "
         f"backward pass; time is the best of {args.repeats} passes "
         f"({args.net_repeats} for the network) after a warm-up, memory the peak allocated "

@@ -1,16 +1,33 @@
 """Forecasting networks, one module per model.
 
-Every network is built as ``Net(seq_len, pred_len, n_channels, n_mark=0, n_exog=0,
-**architecture_kwargs)`` and called as ``y_hat, aux_loss = net(x, x_mark=None, exog=None)``:
+Contract shared by every network:
 
-- ``x``: float32 (batch, seq_len, n_channels) lookback;
-- ``x_mark``: (batch, seq_len, n_mark) calendar features of the lookback rows, or None;
-- ``exog``: (batch, seq_len, n_exog) exogenous variables over the lookback rows, or None;
-- ``y_hat``: (batch, pred_len, n_channels) in the units of ``x`` (networks normalise each
-  window themselves);
-- ``aux_loss``: a scalar tensor added to the training loss (e.g. MoE load balancing), or None.
+- construction takes keyword-only arguments, none with a default::
+
+      Net(*, seq_len, pred_len, n_channels, n_mark, n_exog, **architecture)
+
+  where ``architecture`` are exactly the architecture parameters of the matching forecaster
+  in :mod:`skmamba.estimators`, which holds their defaults, meanings and the deviations from
+  the published code (the forecaster builds the network from its ``get_params()``). Fixed
+  settings that no forecaster exposes are module-level constants of the network's module;
+- the forward pass is ``y_hat, aux_loss = net(x, x_mark=None, exog=None)``:
+
+  - ``x``: float32 (batch, seq_len, n_channels) lookback;
+  - ``x_mark``: (batch, seq_len, n_mark) calendar features of the lookback rows, or None;
+  - ``exog``: (batch, seq_len, n_exog) exogenous variables over the lookback rows, or None;
+  - ``y_hat``: (batch, pred_len, n_channels) in the units of ``x`` (networks normalise each
+    window themselves);
+  - ``aux_loss``: a scalar tensor added to the training loss (e.g. MoE load balancing), or
+    None.
+
+The selective-scan backend is not a network argument; it is chosen with the context
+manager in :mod:`skmamba._kernels`.
 """
 
+from .fmamba import FMambaNet
+from .mat import MATNet
+from .mixmamba import MixMambaNet
 from .smamba import SMambaNet
+from .timestar import TimeStarMambaNet
 
-__all__ = ["SMambaNet"]
+__all__ = ["FMambaNet", "MATNet", "MixMambaNet", "SMambaNet", "TimeStarMambaNet"]

@@ -17,29 +17,26 @@ class FMambaLayer(nn.Module):
     ----------
     d_model, d_state, d_ff : int
         Token width, SSM state size, MLP hidden width.
-    n_heads : int, default=1
+    n_heads : int
         Fast-attention heads.
-    d_conv, expand : int, default=2, 1
+    d_conv, expand : int
         Mamba settings.
-    dropout : float, default=0.1
+    dropout : float
         Dropout after the attention and Mamba updates and inside the MLP.
-    scan_backend : str, default="auto"
 
     Examples
     --------
     >>> import torch
     >>> from skmamba._nn.networks.fmamba import FMambaLayer
-    >>> FMambaLayer(8, 4, 16)(torch.randn(2, 5, 8)).shape
+    >>> FMambaLayer(8, 4, 16, 1, 2, 1, 0.1)(torch.randn(2, 5, 8)).shape
     torch.Size([2, 5, 8])
     """
 
-    def __init__(self, d_model, d_state, d_ff, n_heads=1, d_conv=2, expand=1, dropout=0.1,
-                 scan_backend="auto"):
+    def __init__(self, d_model, d_state, d_ff, n_heads, d_conv, expand, dropout):
         super().__init__()
         self.attention = FastAttention(d_model, n_heads)
         self.norm_attn = nn.LayerNorm(d_model)
-        self.mamba = Mamba(d_model, d_state=d_state, d_conv=d_conv, expand=expand,
-                           scan_backend=scan_backend)
+        self.mamba = Mamba(d_model, d_state=d_state, d_conv=d_conv, expand=expand)
         self.norm_mamba = nn.LayerNorm(d_model)
         self.mlp = FeedForward(d_model, d_ff, dropout=dropout)
         self.norm_mlp = nn.LayerNorm(d_model)
@@ -70,59 +67,52 @@ class FMambaNet(nn.Module):
     4. Projector ``Linear(d_model -> pred_len)`` per token; the first ``n_channels`` tokens
        are the forecast, which is denormalised.
 
-    Choices where the paper is silent or vague: the residuals and LayerNorms around every
-    sub-block; normalising the attention by ``Q'(K'^T 1)`` rather than the paper's key
-    dimension (scale-free, and positive because the kernel is); fixed sinusoidal rather than
-    learned positions (valid for any number of variables); one attention head; Mamba with
-    ``d_conv=2, expand=1`` and S-Mamba's ETTh1 widths (d_model = d_ff = 256, e_layers 2)
-    with ``d_state=16``.
+    Choices where the paper is silent and parameter meanings: see
+    :class:`~skmamba.estimators.FMambaForecaster`.
 
     Parameters
     ----------
-    seq_len, pred_len : int
-        Lookback and horizon.
+    seq_len : int
+        Lookback length.
+    pred_len : int
+        Horizon.
     n_channels : int
         Target variables.
-    n_mark : int, default=0
+    n_mark : int
         Calendar features passed as ``x_mark`` (extra tokens).
-    n_exog : int, default=0
+    n_exog : int
         Exogenous variables passed as ``exog`` (extra tokens).
-    d_model : int, default=256
-    d_state : int, default=16
-    d_ff : int, default=256
-    e_layers : int, default=2
-    n_heads : int, default=1
-    d_conv, expand : int, default=2, 1
-    dropout : float, default=0.1
-    scan_backend : str, default="auto"
+    d_model : int
+        Token width.
+    d_state : int
+        State size of each Mamba.
+    d_ff : int
+        Hidden width of the MLP blocks.
+    e_layers : int
+        :class:`FMambaLayer` blocks.
+    n_heads : int
+        Fast-attention heads (must divide ``d_model``).
+    d_conv : int
+        Convolution width of each Mamba.
+    expand : int
+        Inner-width factor of each Mamba.
+    dropout : float
+        Dropout of the embedding and the blocks.
 
     Examples
     --------
     >>> import torch
     >>> from skmamba._nn.networks.fmamba import FMambaNet
-    >>> net = FMambaNet(seq_len=16, pred_len=4, n_channels=3, n_mark=4, d_model=8, d_ff=8)
+    >>> net = FMambaNet(seq_len=16, pred_len=4, n_channels=3, n_mark=4, n_exog=0, d_model=8,
+    ...                 d_state=16, d_ff=8, e_layers=2, n_heads=1, d_conv=2, expand=1,
+    ...                 dropout=0.1)
     >>> y_hat, aux = net(torch.randn(2, 16, 3), x_mark=torch.rand(2, 16, 4) - 0.5)
     >>> y_hat.shape, aux
     (torch.Size([2, 4, 3]), None)
     """
 
-    def __init__(
-        self,
-        seq_len,
-        pred_len,
-        n_channels,
-        n_mark=0,
-        n_exog=0,
-        d_model=256,
-        d_state=16,
-        d_ff=256,
-        e_layers=2,
-        n_heads=1,
-        d_conv=2,
-        expand=1,
-        dropout=0.1,
-        scan_backend="auto",
-    ):
+    def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, d_model, d_state,
+                 d_ff, e_layers, n_heads, d_conv, expand, dropout):
         super().__init__()
         self.n_channels = n_channels
         self.norm = RevIN(n_channels)
@@ -132,7 +122,7 @@ class FMambaNet(nn.Module):
         self.embed_mlp = FeedForward(d_model, d_ff, dropout=dropout)
         self.embed_norm = nn.LayerNorm(d_model)
         self.layers = nn.ModuleList(
-            FMambaLayer(d_model, d_state, d_ff, n_heads, d_conv, expand, dropout, scan_backend)
+            FMambaLayer(d_model, d_state, d_ff, n_heads, d_conv, expand, dropout)
             for _ in range(e_layers)
         )
         self.projector = nn.Linear(d_model, pred_len)

@@ -7,6 +7,10 @@ from ..layers import FeedForward, InvertedEmbedding, Mamba, RevIN
 
 __all__ = ["SMambaNet", "SMambaEncoderLayer"]
 
+# FFN activation of every encoder layer: GELU, the official code's default; the estimator
+# does not expose it.
+ACTIVATION = "gelu"
+
 
 class SMambaEncoderLayer(nn.Module):
     """One S-Mamba encoder layer: bidirectional Mamba mixing, then a token-wise FFN.
@@ -19,28 +23,23 @@ class SMambaEncoderLayer(nn.Module):
     ----------
     d_model, d_state, d_ff : int
         Token width, SSM state size, FFN hidden width.
-    dropout : float, default=0.1
+    dropout : float
         FFN dropout.
-    activation : str, default="gelu"
+    activation : {"gelu", "relu", "silu"}
         FFN activation.
-    scan_backend : str, default="auto"
-        Selective-scan backend of both Mambas.
 
     Examples
     --------
     >>> import torch
     >>> from skmamba._nn.networks.smamba import SMambaEncoderLayer
-    >>> SMambaEncoderLayer(8, 2, 16)(torch.randn(2, 5, 8)).shape
+    >>> SMambaEncoderLayer(8, 2, 16, 0.1, "gelu")(torch.randn(2, 5, 8)).shape
     torch.Size([2, 5, 8])
     """
 
-    def __init__(self, d_model, d_state, d_ff, dropout=0.1, activation="gelu",
-                 scan_backend="auto"):
+    def __init__(self, d_model, d_state, d_ff, dropout, activation):
         super().__init__()
-        self.mamba_forward = Mamba(d_model, d_state=d_state, d_conv=2, expand=1,
-                                   scan_backend=scan_backend)
-        self.mamba_backward = Mamba(d_model, d_state=d_state, d_conv=2, expand=1,
-                                    scan_backend=scan_backend)
+        self.mamba_forward = Mamba(d_model, d_state=d_state, d_conv=2, expand=1)
+        self.mamba_backward = Mamba(d_model, d_state=d_state, d_conv=2, expand=1)
         self.norm1 = nn.LayerNorm(d_model)
         self.ffn = FeedForward(d_model, d_ff, dropout=dropout, activation=activation)
         self.norm2 = nn.LayerNorm(d_model)
@@ -59,61 +58,57 @@ class SMambaNet(nn.Module):
     2. The lookback of every channel, every exogenous variable and every calendar feature is
        embedded by one ``Linear(seq_len -> d_model)``: ``n_channels + n_exog + n_mark``
        tokens.
-    3. ``e_layers`` :class:`SMambaEncoderLayer` blocks, then a final LayerNorm.
+    3. ``e_layers`` :class:`SMambaEncoderLayer` blocks (FFN activation
+       ``ACTIVATION``), then a final LayerNorm.
     4. ``Linear(d_model -> pred_len)`` per token; the first ``n_channels`` tokens are the
        forecast, which is denormalised.
 
+    Deviations from the official code and parameter meanings: see
+    :class:`~skmamba.estimators.SMambaForecaster`.
+
     Parameters
     ----------
-    seq_len, pred_len : int
-        Lookback and horizon.
+    seq_len : int
+        Lookback length.
+    pred_len : int
+        Horizon.
     n_channels : int
         Target variables.
-    n_mark : int, default=0
-        Calendar features passed as ``x_mark``.
-    n_exog : int, default=0
-        Exogenous variables passed as ``exog``; embedded as extra tokens (an extension: the
-        paper has none).
-    d_model : int, default=256
-    d_state : int, default=2
-    d_ff : int, default=256
-    e_layers : int, default=2
-    dropout : float, default=0.1
-    activation : {"gelu", "relu", "silu"}, default="gelu"
-    scan_backend : str, default="auto"
+    n_mark : int
+        Calendar features passed as ``x_mark`` (extra tokens).
+    n_exog : int
+        Exogenous variables passed as ``exog`` (extra tokens).
+    d_model : int
+        Token width.
+    d_state : int
+        State size of each Mamba.
+    d_ff : int
+        FFN hidden width.
+    e_layers : int
+        Encoder layers.
+    dropout : float
+        Dropout of the embedding and the FFNs.
 
     Examples
     --------
     >>> import torch
     >>> from skmamba._nn.networks import SMambaNet
-    >>> net = SMambaNet(seq_len=16, pred_len=4, n_channels=3, n_mark=4, d_model=8, d_ff=8)
+    >>> net = SMambaNet(seq_len=16, pred_len=4, n_channels=3, n_mark=4, n_exog=0,
+    ...                 d_model=8, d_state=2, d_ff=8, e_layers=2, dropout=0.1)
     >>> y_hat, aux = net(torch.randn(2, 16, 3), x_mark=torch.rand(2, 16, 4) - 0.5)
     >>> y_hat.shape, aux
     (torch.Size([2, 4, 3]), None)
     """
 
-    def __init__(
-        self,
-        seq_len,
-        pred_len,
-        n_channels,
-        n_mark=0,
-        n_exog=0,
-        d_model=256,
-        d_state=2,
-        d_ff=256,
-        e_layers=2,
-        dropout=0.1,
-        activation="gelu",
-        scan_backend="auto",
-    ):
+    def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, d_model, d_state,
+                 d_ff, e_layers, dropout):
         super().__init__()
         self.seq_len, self.pred_len = seq_len, pred_len
         self.n_channels, self.n_mark, self.n_exog = n_channels, n_mark, n_exog
         self.norm = RevIN(n_channels)
         self.embedding = InvertedEmbedding(seq_len, d_model, dropout=dropout)
         self.layers = nn.ModuleList(
-            SMambaEncoderLayer(d_model, d_state, d_ff, dropout, activation, scan_backend)
+            SMambaEncoderLayer(d_model, d_state, d_ff, dropout, ACTIVATION)
             for _ in range(e_layers)
         )
         self.final_norm = nn.LayerNorm(d_model)

@@ -7,6 +7,10 @@ from ..layers import FeedForward, FlattenHead, InvertedEmbedding, Mamba, PatchEm
 
 __all__ = ["TimeStarMambaNet", "TimeStarMambaLayer"]
 
+# FFN activation of every layer: GELU, the official code's default; the estimator does not
+# expose it.
+ACTIVATION = "gelu"
+
 
 class TimeStarMambaLayer(nn.Module):
     """One TimeStarMamba layer over the patch tokens of every target and its global token.
@@ -20,28 +24,27 @@ class TimeStarMambaLayer(nn.Module):
     ----------
     d_model, d_state, d_ff, d_core : int
         Token width, SSM state size, FFN hidden width, STAR core width.
-    d_conv, expand : int, default=4, 2
+    d_conv, expand : int
         Mamba settings.
-    dropout : float, default=0.1
-    activation : {"gelu", "relu", "silu"}, default="gelu"
+    dropout : float
+        Dropout of the updates, STAR and the FFN.
+    activation : {"gelu", "relu", "silu"}
         FFN activation.
-    scan_backend : str, default="auto"
 
     Examples
     --------
     >>> import torch
     >>> from skmamba._nn.networks.timestar import TimeStarMambaLayer
-    >>> layer = TimeStarMambaLayer(d_model=8, d_state=4, d_ff=16, d_core=4)
+    >>> layer = TimeStarMambaLayer(d_model=8, d_state=4, d_ff=16, d_core=4, d_conv=4,
+    ...                            expand=2, dropout=0.1, activation="gelu")
     >>> x, context = torch.randn(2 * 3, 5, 8), torch.randn(2, 7, 8)
     >>> layer(x, context).shape
     torch.Size([6, 5, 8])
     """
 
-    def __init__(self, d_model, d_state, d_ff, d_core, d_conv=4, expand=2, dropout=0.1,
-                 activation="gelu", scan_backend="auto"):
+    def __init__(self, d_model, d_state, d_ff, d_core, d_conv, expand, dropout, activation):
         super().__init__()
-        self.mamba = Mamba(d_model, d_state=d_state, d_conv=d_conv, expand=expand,
-                           scan_backend=scan_backend)
+        self.mamba = Mamba(d_model, d_state=d_state, d_conv=d_conv, expand=expand)
         self.norm_mamba = nn.LayerNorm(d_model)
         self.star = STAR(d_model, d_core, dropout=dropout)
         self.norm_star = nn.LayerNorm(d_model)
@@ -68,84 +71,66 @@ class TimeStarMambaNet(nn.Module):
 
     1. Each window is normalised per channel over time (non-affine RevIN).
     2. Endogenous tokens: every target's lookback is cut into non-overlapping patches of
-       ``patch_len`` (``patch_num = seq_len // patch_len``; leftover leading steps are not
-       used), embedded by ``Linear(patch_len -> d_model)`` plus sinusoidal positions, and a
-       learnable global token of that target is appended; dropout.
+       ``patch_len`` (``patch_num = seq_len // patch_len``; when ``seq_len`` is not a
+       multiple, the most recent ``patch_num * patch_len`` steps are used), embedded by
+       ``Linear(patch_len -> d_model)`` plus sinusoidal positions, and a learnable global
+       token of that target is appended; dropout.
     3. Context tokens for STAR: the inverted embedding (``Linear(seq_len -> d_model)``) of
        every exogenous variable and calendar feature over the lookback; without exogenous
        variables the targets themselves take their place, as in the official multivariate
        path.
-    4. ``e_layers`` :class:`TimeStarMambaLayer` blocks, a final LayerNorm, and a flatten head
-       ``Linear((patch_num + 1) * d_model -> pred_len)`` with dropout; denormalisation.
+    4. ``e_layers`` :class:`TimeStarMambaLayer` blocks (FFN activation ``ACTIVATION``), a
+       final LayerNorm, and a flatten head ``Linear((patch_num + 1) * d_model -> pred_len)``
+       with dropout; denormalisation.
 
-    Choices relative to the official code:
-
-    - ``d_state=16`` (Mamba's usual state size). The official model builds TSLib's
-      ``MambaSimple`` block, whose state size is ``d_ff`` (128 in the ETTh1 script); set
-      ``d_state=128`` to mirror it at about eight times the scan cost. The Mamba block here
-      also uses mamba-ssm's step-size initialisation (MambaSimple keeps PyTorch's default);
-    - none of the official code's guards: no clamping of Mamba outputs or STAR scores, no
-      NaN fallback in the sampling. Stability at lr=1e-2 comes from the Mamba block's
-      construction (A < 0, softplus steps, fp32 scan), the LayerNorms, STAR's
-      log-softmax-based sampling and the trainer's gradient clipping;
-    - with exogenous variables ``exog``, STAR pools the targets' global tokens with the
-      exogenous (and calendar) tokens; the official ``MS`` path calls a method that does not
-      exist;
-    - if ``seq_len`` is not a multiple of ``patch_len``, the most recent
-      ``patch_num * patch_len`` steps are patched (the official unfold drops the newest).
+    Deviations from the official code and parameter meanings: see
+    :class:`~skmamba.estimators.TimeStarMambaForecaster`.
 
     Parameters
     ----------
-    seq_len, pred_len : int
-        Lookback and horizon.
+    seq_len : int
+        Lookback length.
+    pred_len : int
+        Horizon.
     n_channels : int
         Target variables.
-    n_mark : int, default=0
+    n_mark : int
         Calendar features passed as ``x_mark`` (context tokens).
-    n_exog : int, default=0
+    n_exog : int
         Exogenous variables passed as ``exog`` (context tokens).
-    d_model : int, default=128
-    d_ff : int, default=128
-    d_core : int, default=64
+    d_model : int
+        Token width.
+    d_ff : int
+        FFN hidden width.
+    d_core : int
         STAR core width.
-    d_state : int, default=16
-    d_conv, expand : int, default=4, 2
-    e_layers : int, default=2
-    patch_len : int, default=16
-    dropout : float, default=0.1
-    activation : {"gelu", "relu", "silu"}, default="gelu"
-    scan_backend : str, default="auto"
+    d_state : int
+        State size of the Mambas.
+    d_conv : int
+        Convolution width of the Mambas.
+    expand : int
+        Inner-width factor of the Mambas.
+    e_layers : int
+        :class:`TimeStarMambaLayer` blocks.
+    patch_len : int
+        Steps per patch.
+    dropout : float
+        Dropout of the embeddings, STAR, the blocks and the head.
 
     Examples
     --------
     >>> import torch
     >>> from skmamba._nn.networks.timestar import TimeStarMambaNet
-    >>> net = TimeStarMambaNet(seq_len=32, pred_len=8, n_channels=2, n_exog=3, d_model=16,
-    ...                        d_ff=16, d_core=8).eval()
+    >>> net = TimeStarMambaNet(seq_len=32, pred_len=8, n_channels=2, n_mark=0, n_exog=3,
+    ...                        d_model=16, d_ff=16, d_core=8, d_state=16, d_conv=4,
+    ...                        expand=2, e_layers=2, patch_len=16, dropout=0.1).eval()
     >>> y_hat, aux = net(torch.randn(4, 32, 2), exog=torch.randn(4, 32, 3))
     >>> y_hat.shape, aux
     (torch.Size([4, 8, 2]), None)
     """
 
-    def __init__(
-        self,
-        seq_len,
-        pred_len,
-        n_channels,
-        n_mark=0,
-        n_exog=0,
-        d_model=128,
-        d_ff=128,
-        d_core=64,
-        d_state=16,
-        d_conv=4,
-        expand=2,
-        e_layers=2,
-        patch_len=16,
-        dropout=0.1,
-        activation="gelu",
-        scan_backend="auto",
-    ):
+    def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, d_model, d_ff,
+                 d_core, d_state, d_conv, expand, e_layers, patch_len, dropout):
         super().__init__()
         self.n_channels = n_channels
         self.norm = RevIN(n_channels)
@@ -158,7 +143,7 @@ class TimeStarMambaNet(nn.Module):
         self.context_embedding = InvertedEmbedding(seq_len, d_model, dropout=dropout)
         self.layers = nn.ModuleList(
             TimeStarMambaLayer(d_model, d_state, d_ff, d_core, d_conv, expand, dropout,
-                               activation, scan_backend)
+                               ACTIVATION)
             for _ in range(e_layers)
         )
         self.final_norm = nn.LayerNorm(d_model)
