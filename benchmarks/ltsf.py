@@ -14,8 +14,13 @@ every window origin. Each run is a fresh subprocess so that its peak memory is i
 
 Usage::
 
-    python benchmarks/ltsf.py --data-dir ../shared/data --datasets ETTh1 ETTh2 \
+    python benchmarks/ltsf.py --datasets ETTh1 ETTh2 \
         --models SMamba MixMamba --horizons 96 336 --seeds 0 --jobs 2
+
+The data are found as :func:`skmamba.datasets.load_ett` finds them: ``--data-dir`` (default
+``../shared/data`` next to the repository, when that folder exists), else the
+``SKMAMBA_DATA_DIR`` environment variable, else skmamba's cache, into which the unmodified
+files are downloaded once (sha256-checked) from the ETDataset repository.
 
 Writes ``benchmarks/results/ltsf.csv`` (every run), ``ltsf.md`` (means over seeds next to the
 published numbers, with ratios) and ``ltsf_forecast.png`` (one test window, forecast vs truth).
@@ -35,14 +40,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from skmamba.estimators import MODELS  # registry: CLI model name -> forecaster class
+
 HERE = Path(__file__).resolve().parent
-MODELS = {
-    "SMamba": "SMambaForecaster",
-    "MixMamba": "MixMambaForecaster",
-    "MAT": "MATForecaster",
-    "FMamba": "FMambaForecaster",
-    "TimeStarMamba": "TimeStarMambaForecaster",
-}
 
 # Published MSE/MAE at lookback 96 (shared/design/models-and-published-results.md, section 8).
 # S-Mamba's numbers are recalled from its paper and marked unconfirmed there.
@@ -125,7 +125,6 @@ def run_one(args):
     """Fit one model on one dataset and horizon; return a dict of results."""
     import torch
 
-    import skmamba.estimators as est
     from skmamba.datasets import load_ett
 
     torch.set_num_threads(args.threads)
@@ -150,7 +149,7 @@ def run_one(args):
         random_state=args.seed, device=args.device,
     )
     params.update(model_overrides(args.set, args.model))
-    forecaster = getattr(est, MODELS[args.model])(**params)
+    forecaster = MODELS[args.model](**params)
     t0 = time.perf_counter()
     forecaster.fit(fit_rows, fh=np.arange(1, args.horizon + 1))
     fit_seconds = time.perf_counter() - t0
@@ -313,7 +312,10 @@ def parse_set(items):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding the ETT CSV files (default: ../shared/data if "
+                        "it exists, else SKMAMBA_DATA_DIR, else the skmamba cache, "
+                        "downloading into it once)")
     parser.add_argument("--datasets", nargs="+", default=["ETTh1", "ETTh2"])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--horizons", nargs="+", type=int, default=[96, 192, 336, 720])
@@ -339,6 +341,9 @@ def main(argv=None):
     parser.add_argument("--plot-file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.set = parse_set(args.set)
+    shared = HERE.parent.parent / "shared" / "data"
+    if args.data_dir is None and shared.is_dir():
+        args.data_dir = str(shared)
 
     if args.single:
         print(json.dumps(run_one(args)))
@@ -350,6 +355,10 @@ def main(argv=None):
         frame = pd.read_csv(out_dir / "ltsf.csv")
         write_report(frame.to_dict("records"), out_dir, frame["machine"].iloc[-1], args.threads)
         return 0
+    from skmamba.datasets import load_ett
+
+    for dataset in args.datasets:  # any download happens once, here, before the runs
+        load_ett(dataset, args.data_dir)
     plot_npz = out_dir / "ltsf_forecast.npz"
     jobs = [
         (d, m, h, s)
@@ -360,10 +369,12 @@ def main(argv=None):
         dataset, model, horizon, seed = job
         cmd = [
             sys.executable, __file__, "--single", "--dataset", dataset, "--model", model,
-            "--horizon", str(horizon), "--seed", str(seed), "--data-dir", args.data_dir,
+            "--horizon", str(horizon), "--seed", str(seed),
             "--seq-len", str(args.seq_len), "--device", args.device,
             "--threads", str(args.threads), "--smoke-rows", str(args.smoke_rows),
         ]
+        if args.data_dir is not None:
+            cmd += ["--data-dir", args.data_dir]
         if args.set:
             cmd += ["--set", *[f"{k}={v!r}" for k, v in args.set.items()]]
         if plot:

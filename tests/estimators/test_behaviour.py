@@ -36,8 +36,8 @@ class ExogSMamba(SMambaForecaster):
 
 
 # ---------------------------------------------------------------- horizons and indices
-def test_fh_subsets_are_rows_of_the_full_forecast(cls, etth1_small):
-    y = etth1_small.iloc[:80]
+def test_fh_subsets_are_rows_of_the_full_forecast(cls, hourly_small):
+    y = hourly_small.iloc[:80]
     f = tiny(cls, random_state=3).fit(y)
     full = f.predict(fh=range(1, f.pred_len + 1))
     part = f.predict(fh=[2, f.pred_len])
@@ -87,10 +87,10 @@ def test_univariate_series_keeps_name(cls, y_range):
 
 
 # ---------------------------------------------------------------- update and predict_windows
-def test_predict_windows_matches_update_predict(cls, etth1_small):
-    f = tiny(cls, random_state=0).fit(etth1_small.iloc[:100])
+def test_predict_windows_matches_update_predict(cls, hourly_small):
+    f = tiny(cls, random_state=0).fit(hourly_small.iloc[:100])
     L, H = f.seq_len, f.pred_len_
-    y = etth1_small.iloc[:140]
+    y = hourly_small.iloc[:140]
     windows = f.predict_windows(y)
     assert windows.shape == (len(y) - L - H + 1, H, y.shape[1])
     for i in (0, 37, 100 - L, len(y) - L - H):
@@ -102,38 +102,38 @@ def test_predict_windows_matches_update_predict(cls, etth1_small):
         assert list(pred.index) == list(y.index[i + L: i + L + H])
 
 
-def test_update_without_params_only_moves_context(cls, etth1_small):
-    f = tiny(cls, random_state=0).fit(etth1_small.iloc[:100], fh=[1])
+def test_update_without_params_only_moves_context(cls, hourly_small):
+    f = tiny(cls, random_state=0).fit(hourly_small.iloc[:100], fh=[1])
     before = copy.deepcopy(f.network_.state_dict())
-    f.update(etth1_small.iloc[100:130], update_params=False)
+    f.update(hourly_small.iloc[100:130], update_params=False)
     after = f.network_.state_dict()
     assert all(np.array_equal(before[k], after[k]) for k in before)
-    assert f.cutoff[0] == etth1_small.index[129]
-    expected = f.predict_windows(etth1_small.iloc[130 - f.seq_len: 130 + f.pred_len_])[0]
+    assert f.cutoff[0] == hourly_small.index[129]
+    expected = f.predict_windows(hourly_small.iloc[130 - f.seq_len: 130 + f.pred_len_])[0]
     np.testing.assert_allclose(f.predict().to_numpy(), expected[:1], rtol=1e-5, atol=1e-5)
 
 
-def test_update_with_params_fine_tunes(cls, etth1_small):
-    f = tiny(cls, random_state=0).fit(etth1_small.iloc[:100], fh=[1])
+def test_update_with_params_fine_tunes(cls, hourly_small):
+    f = tiny(cls, random_state=0).fit(hourly_small.iloc[:100], fh=[1])
     g = copy.deepcopy(f)
     before = copy.deepcopy(f.network_.state_dict())
-    f.update(etth1_small.iloc[100:130], update_params=True)
+    f.update(hourly_small.iloc[100:130], update_params=True)
     after = f.network_.state_dict()
     assert any(not np.array_equal(before[k], after[k]) for k in before)
     assert np.isfinite(f.predict().to_numpy()).all()
     # Fine-tuning is seeded too.
-    g.update(etth1_small.iloc[100:130], update_params=True)
+    g.update(hourly_small.iloc[100:130], update_params=True)
     assert np.array_equal(f.predict().to_numpy(), g.predict().to_numpy())
     # history_ and the scaler come from fit and stay put.
     assert len(f.history_) == f.n_epochs_
     np.testing.assert_array_equal(f.scale_mean_, g.scale_mean_)
 
 
-def test_cur_y_is_the_fitted_y(etth1_small):
-    f = tiny(SMambaForecaster).fit(etth1_small.iloc[:60], fh=[1])
-    pd.testing.assert_frame_equal(f._cur_y, etth1_small.iloc[:60])
-    f.update(etth1_small.iloc[60:70], update_params=False)
-    pd.testing.assert_frame_equal(f._cur_y, etth1_small.iloc[:70], check_freq=False)
+def test_cur_y_is_the_fitted_y(hourly_small):
+    f = tiny(SMambaForecaster).fit(hourly_small.iloc[:60], fh=[1])
+    pd.testing.assert_frame_equal(f._cur_y, hourly_small.iloc[:60])
+    f.update(hourly_small.iloc[60:70], update_params=False)
+    pd.testing.assert_frame_equal(f._cur_y, hourly_small.iloc[:70], check_freq=False)
 
 
 # ---------------------------------------------------------------- determinism
@@ -142,25 +142,25 @@ def _fit_predict(cls, seed, y):
     return f.fit(y, fh=[1, 2, 3]).predict().to_numpy()
 
 
-def test_same_seed_identical_different_seed_differs(cls, etth1_small):
-    y = etth1_small.iloc[:60]
+def test_same_seed_identical_different_seed_differs(cls, hourly_small):
+    y = hourly_small.iloc[:60]
     a, b, c = (_fit_predict(cls, s, y) for s in (7, 7, 8))
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
 
 
-def test_seed_does_not_touch_global_torch_rng(etth1_small):
+def test_seed_does_not_touch_global_torch_rng(hourly_small):
     import torch
 
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    tiny(SMambaForecaster, random_state=0).fit(etth1_small.iloc[:60], fh=[1])
+    tiny(SMambaForecaster, random_state=0).fit(hourly_small.iloc[:60], fh=[1])
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_subprocess_fit_gives_same_bytes(cls, etth1_frame, tmp_path):
-    y = etth1_frame.iloc[:60]
+def test_subprocess_fit_gives_same_bytes(cls, hourly_frame, tmp_path):
+    y = hourly_frame.iloc[:60]
     here = _fit_predict(cls, 11, y)
     code = f"""
 import sys, warnings
@@ -199,9 +199,9 @@ def test_calendar_features_values():
                                   calendar_features(periods.to_timestamp()))
 
 
-def test_calendar_features_reach_the_network(etth1_small):
+def test_calendar_features_reach_the_network(hourly_small):
     """Same values on different dates forecast differently; on a RangeIndex they cannot."""
-    y = etth1_small.iloc[:60]
+    y = hourly_small.iloc[:60]
     shifted = y.set_axis(y.index + pd.Timedelta(hours=7))
     shifted.index.freq = "h"
     a = tiny(SMambaForecaster).fit(y, fh=[1]).predict().to_numpy()
@@ -212,8 +212,8 @@ def test_calendar_features_reach_the_network(etth1_small):
 
 
 # ---------------------------------------------------------------- scaling, history, verbose
-def test_scaler_uses_training_rows_only(etth1_small):
-    y = etth1_small.iloc[:80]
+def test_scaler_uses_training_rows_only(hourly_small):
+    y = hourly_small.iloc[:80]
     f = tiny(SMambaForecaster, validation_size=20, patience=None, max_epochs=2).fit(y, fh=[1])
     train = y.iloc[:60].to_numpy(dtype=np.float64)
     np.testing.assert_allclose(f.scale_mean_, train.mean(axis=0), rtol=1e-12)
@@ -223,16 +223,16 @@ def test_scaler_uses_training_rows_only(etth1_small):
     assert f.history_[1]["lr"] == pytest.approx(f.history_[0]["lr"] * f.lr_decay)
 
 
-def test_early_stopping_fields(etth1_small):
+def test_early_stopping_fields(hourly_small):
     f = tiny(SMambaForecaster, validation_size=10, patience=1, max_epochs=30, lr=3e-2,
-             random_state=0).fit(etth1_small.iloc[:120], fh=[1])
+             random_state=0).fit(hourly_small.iloc[:120], fh=[1])
     assert f.n_epochs_ == len(f.history_) < 30
     best = min(range(f.n_epochs_), key=lambda i: f.history_[i]["val_loss"]) + 1
     assert f.best_epoch_ == best
 
 
-def test_verbose_prints_epochs(capsys, etth1_small):
-    tiny(SMambaForecaster, verbose=1, max_epochs=2).fit(etth1_small.iloc[:60], fh=[1])
+def test_verbose_prints_epochs(capsys, hourly_small):
+    tiny(SMambaForecaster, verbose=1, max_epochs=2).fit(hourly_small.iloc[:60], fh=[1])
     out = capsys.readouterr().out
     assert "epoch 1/2" in out and "epoch 2/2" in out and "train_loss" in out
 
@@ -244,8 +244,8 @@ def test_get_fitted_params(cls, y_range):
 
 
 # ---------------------------------------------------------------- exogenous path of the base
-def test_exogenous_forecaster_uses_X(etth1_small):
-    y, X = etth1_small[["OT"]], etth1_small[["HUFL", "MUFL"]]
+def test_exogenous_forecaster_uses_X(hourly_small):
+    y, X = hourly_small[["OT"]], hourly_small[["HUFL", "MUFL"]]
     f = tiny(ExogSMamba, random_state=0).fit(y.iloc[:100], X=X.iloc[:100], fh=[1, 2])
     assert f.n_exog_ == 2 and list(f.exog_columns_) == ["HUFL", "MUFL"]
     pred = f.predict(X=X.iloc[100:102])
@@ -275,10 +275,10 @@ def test_ignored_X_may_hold_text_but_not_nan(y_range):
 
 
 # ---------------------------------------------------------------- persistence
-def test_pickle_and_save_load_roundtrip(cls, tmp_path, etth1_small):
+def test_pickle_and_save_load_roundtrip(cls, tmp_path, hourly_small):
     from sktime.base import load
 
-    f = tiny(cls, random_state=0).fit(etth1_small.iloc[:60], fh=[1, 2, 3])
+    f = tiny(cls, random_state=0).fit(hourly_small.iloc[:60], fh=[1, 2, 3])
     expected = f.predict()
     clone = pickle.loads(pickle.dumps(f))
     pd.testing.assert_frame_equal(clone.predict(), expected)
@@ -289,8 +289,8 @@ def test_pickle_and_save_load_roundtrip(cls, tmp_path, etth1_small):
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
-def test_cuda_forecaster_predicts_on_cpu_after_loading(etth1_small):
-    f = tiny(SMambaForecaster).fit(etth1_small.iloc[:60], fh=[1])
+def test_cuda_forecaster_predicts_on_cpu_after_loading(hourly_small):
+    f = tiny(SMambaForecaster).fit(hourly_small.iloc[:60], fh=[1])
     expected = f.predict()
     f.device = "cuda"  # as if fitted on a GPU machine and unpickled here
     with pytest.warns(RuntimeWarning, match="Falling back to the CPU"):

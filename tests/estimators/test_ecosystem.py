@@ -63,8 +63,8 @@ def mse(a, b):
 
 
 # ---------------------------------------------------------------- the scorer
-def test_forecast_scorer_is_the_negated_error(etth1_small):
-    train, test = etth1_small.iloc[:100], etth1_small.iloc[100:120]
+def test_forecast_scorer_is_the_negated_error(hourly_small):
+    train, test = hourly_small.iloc[:100], hourly_small.iloc[100:120]
     naive = NaiveForecaster(strategy="last").fit(train)
     last = train.iloc[-1].to_numpy()
     err = test.to_numpy() - last
@@ -95,9 +95,9 @@ def test_forecast_scorer_is_the_negated_error(etth1_small):
     assert forecast_scorer()(naive, test) < 0
 
 
-def test_forecast_scorer_caps_at_pred_len_and_takes_numpy(etth1_small):
-    f = tiny(SMambaForecaster, random_state=0).fit(etth1_small.iloc[:100])
-    test = etth1_small.iloc[100:120]
+def test_forecast_scorer_caps_at_pred_len_and_takes_numpy(hourly_small):
+    f = tiny(SMambaForecaster, random_state=0).fit(hourly_small.iloc[:100])
+    test = hourly_small.iloc[100:120]
     first = f.predict(fh=range(1, f.pred_len_ + 1)).to_numpy()
     expected = -mse(first, test.iloc[: f.pred_len_])
     assert forecast_scorer()(f, test) == expected
@@ -108,7 +108,7 @@ def test_forecast_scorer_caps_at_pred_len_and_takes_numpy(etth1_small):
     with pytest.raises(ValueError, match="test fold has only 3 rows"):
         forecast_scorer(fh=[4])(f, test.iloc[:3])
     # numpy folds: relative steps, numpy forecast.
-    g = tiny(SMambaForecaster, random_state=0).fit(etth1_small.iloc[:100].to_numpy())
+    g = tiny(SMambaForecaster, random_state=0).fit(hourly_small.iloc[:100].to_numpy())
     first = g.predict(fh=range(1, g.pred_len_ + 1))
     assert forecast_scorer()(g, test.to_numpy()) == -mse(first, test.iloc[: g.pred_len_])
 
@@ -145,11 +145,11 @@ def test_clone_of_a_fitted_forecaster_refits_identically(cls, y_range):
     pd.testing.assert_series_equal(c.fit(y_range).predict(fh=[1, 2]), f.predict(fh=[1, 2]))
 
 
-def test_grid_search_cv_chooses_the_lower_forecast_error(etth1_small):
+def test_grid_search_cv_chooses_the_lower_forecast_error(hourly_small):
     """sklearn's GridSearchCV on a DataFrame, scored by forecast_scorer: the chosen lr is
     the one whose mean forecast MSE over the TimeSeriesSplit folds, computed here by hand,
     is lower, and the search's scores are exactly those errors negated."""
-    y = etth1_small.iloc[:160]
+    y = hourly_small.iloc[:160]
     est = tiny(MixMambaForecaster, max_epochs=2, random_state=0)
     grid = [1e-4, 3e-2]
     cv = TimeSeriesSplit(n_splits=3, test_size=10)  # folds longer than pred_len: capped
@@ -177,9 +177,9 @@ def test_grid_search_cv_chooses_the_lower_forecast_error(etth1_small):
     assert list(best.predict(fh=[1]).columns) == list(y.columns)
 
 
-def test_grid_search_cv_passes_exogenous_data_through(etth1_small):
+def test_grid_search_cv_passes_exogenous_data_through(hourly_small):
     """search.fit(series, exog) reaches sktime as fit(y=series, X=exog)."""
-    y, X = etth1_small[["OT"]].iloc[:120], etth1_small[["HUFL", "MUFL"]].iloc[:120]
+    y, X = hourly_small[["OT"]].iloc[:120], hourly_small[["HUFL", "MUFL"]].iloc[:120]
     est = tiny(TimeStarMambaForecaster, random_state=0)
     cv = TimeSeriesSplit(n_splits=2, test_size=est.pred_len)
     search = GridSearchCV(est, {"lr": [1e-3, 1e-2]}, scoring=forecast_scorer("mae"), cv=cv,
@@ -276,16 +276,16 @@ def test_forecasting_benchmark_against_naive(airline, tmp_path):
 
 
 # ---------------------------------------------------------------- persistence
-def test_in_memory_save_load_roundtrip(cls, etth1_small):
-    f = tiny(cls, random_state=0).fit(etth1_small.iloc[:60], fh=[1, 2, 3])
+def test_in_memory_save_load_roundtrip(cls, hourly_small):
+    f = tiny(cls, random_state=0).fit(hourly_small.iloc[:60], fh=[1, 2, 3])
     expected = f.predict()
     serial = f.save()  # no path: an in-memory (metadata, bytes) container
     loaded = load(serial)
     assert type(loaded) is cls
     pd.testing.assert_frame_equal(loaded.predict(), expected)
     # The loaded state is complete: the same update gives the same forecast.
-    f.update(etth1_small.iloc[60:70], update_params=False)
-    loaded.update(etth1_small.iloc[60:70], update_params=False)
+    f.update(hourly_small.iloc[60:70], update_params=False)
+    loaded.update(hourly_small.iloc[60:70], update_params=False)
     pd.testing.assert_frame_equal(loaded.predict(), f.predict())
 
 
