@@ -306,6 +306,39 @@ class SeriesWindows:
         exog = None if self.exog_windows is None else self.exog_windows[starts].transpose(1, 2)
         return x, x_mark, exog, y
 
+    def lookbacks(self, n_windows=None):
+        """The lookbacks of the first ``n_windows`` windows, as views (nothing is copied).
+
+        Built with ``pred_len=0``, a ``SeriesWindows`` has one window per lookback, which is
+        how forecasts are made for every origin of a series at once.
+
+        Parameters
+        ----------
+        n_windows : int, optional
+            How many windows, from the first; all when omitted.
+
+        Returns
+        -------
+        x : torch.Tensor
+            (n_windows, seq_len, C).
+        x_mark, exog : torch.Tensor or None
+            (n_windows, seq_len, M) and (n_windows, seq_len, E).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmamba._nn.training import SeriesWindows
+        >>> w = SeriesWindows(np.arange(10.0)[:, None], seq_len=4, pred_len=0)
+        >>> x, _, _ = w.lookbacks(2)
+        >>> x[:, :, 0].tolist()
+        [[0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0]]
+        """
+        sl = slice(0, len(self) if n_windows is None else int(n_windows))
+        x = self.windows[sl][..., : self.seq_len].transpose(1, 2)
+        x_mark = None if self.mark_windows is None else self.mark_windows[sl].transpose(1, 2)
+        exog = None if self.exog_windows is None else self.exog_windows[sl].transpose(1, 2)
+        return x, x_mark, exog
+
 
 def _as_tensor(a, device):
     t = a if torch.is_tensor(a) else torch.from_numpy(np.ascontiguousarray(a))
@@ -362,24 +395,8 @@ def _diverged(what, epoch, lr, detail=""):
     )
 
 
-def train_network(
-    network,
-    windows,
-    train_starts,
-    val_starts=None,
-    *,
-    max_epochs=10,
-    batch_size=32,
-    lr=1e-3,
-    lr_decay=1.0,
-    loss_fn=None,
-    optimizer="adam",
-    optimizer_kwargs=None,
-    patience=None,
-    generator=None,
-    clip_norm=GRAD_CLIP_NORM,
-    verbose=0,
-):
+def train_network(network, windows, train_starts, val_starts=None, *, options,
+                  generator=None):
     """Train ``network`` in place on windows of a series.
 
     Each epoch shuffles the training windows with ``generator``, steps the optimiser on
@@ -397,24 +414,11 @@ def train_network(
         The series, cut into ``seq_len + pred_len`` windows.
     train_starts, val_starts : array-like of int
         Start rows of the training and validation windows.
-    max_epochs : int, default=10
-    batch_size : int, default=32
-    lr : float, default=1e-3
-        Learning rate of the first epoch.
-    lr_decay : float, default=1.0
-        Per-epoch multiplicative decay (0.5 is Time-Series-Library's ``lradj=type1``).
-    loss_fn : callable, optional
-        ``loss_fn(y_hat, y) -> scalar``; mean squared error when omitted.
-    optimizer : {"adam", "adamw"}, default="adam"
-    optimizer_kwargs : dict, optional
-    patience : int or None, default=None
-        Epochs without validation improvement before stopping; None never stops early.
+    options : skmamba._nn.options.TrainingOptions
+        Epochs, batch size, learning rate and its decay, loss, optimiser, patience,
+        clipping and verbosity; validated already.
     generator : torch.Generator, optional
         Shuffling stream; see :func:`seeded`.
-    clip_norm : float or None, default=GRAD_CLIP_NORM
-        Max global gradient norm; None disables clipping.
-    verbose : int, default=0
-        Print one line per epoch when positive.
 
     Returns
     -------
@@ -436,12 +440,18 @@ def train_network(
     ...         self.lin = torch.nn.Linear(8, 2)
     ...     def forward(self, x, x_mark=None, exog=None):
     ...         return self.lin(x.transpose(1, 2)).transpose(1, 2), None
+    >>> from skmamba._nn.options import TrainingOptions
+    >>> opts = TrainingOptions(max_epochs=2, batch_size=32, lr=1e-3, lr_decay=1.0,
+    ...                        loss="mse", optimizer="adam", optimizer_kwargs=None,
+    ...                        patience=None, verbose=0)
     >>> w = SeriesWindows(np.sin(np.arange(60.0))[:, None], seq_len=8, pred_len=2)
-    >>> result = train_network(Linear(), w, np.arange(40), np.arange(40, 51), max_epochs=2)
+    >>> result = train_network(Linear(), w, np.arange(40), np.arange(40, 51), options=opts)
     >>> result.n_epochs, len(result.history)
     (2, 2)
     """
-    loss_fn = loss_fn if loss_fn is not None else nn.MSELoss()
+    loss_fn = options.make_loss()
+    max_epochs, batch_size = int(options.max_epochs), int(options.batch_size)
+    patience, verbose, clip_norm = options.patience, options.verbose, options.clip_norm
     train_starts = torch.as_tensor(np.asarray(train_starts, dtype=np.int64))
     val_starts = (
         None if val_starts is None or len(val_starts) == 0
@@ -450,12 +460,11 @@ def train_network(
     if len(train_starts) == 0:
         raise ValueError("no training windows: the series is too short for seq_len + pred_len")
     params = [p for p in network.parameters() if p.requires_grad]
-    opt = make_optimizer(optimizer, params, lr, optimizer_kwargs)
-    batch_size = max(1, int(batch_size))
+    opt = make_optimizer(options.optimizer, params, options.lr, options.optimizer_kwargs)
 
     history = []
     best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
-    for epoch in range(1, int(max_epochs) + 1):
+    for epoch in range(1, max_epochs + 1):
         tic = time.perf_counter()
         epoch_lr = opt.param_groups[0]["lr"]
         network.train()
@@ -513,7 +522,7 @@ def train_network(
         else:
             best_epoch = epoch
         for group in opt.param_groups:
-            group["lr"] *= lr_decay
+            group["lr"] *= options.lr_decay
 
     if best_state is not None:
         network.load_state_dict(best_state)

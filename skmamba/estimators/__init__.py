@@ -1,7 +1,8 @@
 """sktime forecasters: one public module per model, all sharing :class:`BaseMambaForecaster`.
 
-``__all__`` lists the forecasters only; tests enumerate it to run sktime's conformance suite
-over every model.
+:data:`MODELS` is the registry of models: the main job, the benchmark harness, the API
+documentation and the tests all read it, so adding a model is one estimator module, one
+network module and one entry here.
 """
 
 from ._base import BaseMambaForecaster
@@ -11,10 +12,13 @@ from .mixmamba import MixMambaForecaster
 from .smamba import SMambaForecaster
 from .timestar import TimeStarMambaForecaster
 
-__all__ = [
-    "SMambaForecaster",
-    "MixMambaForecaster",
-    "MATForecaster",
-    "FMambaForecaster",
-    "TimeStarMambaForecaster",
-]
+#: Short model name -> forecaster class, in the order models are presented.
+MODELS = {
+    "SMamba": SMambaForecaster,
+    "MixMamba": MixMambaForecaster,
+    "MAT": MATForecaster,
+    "FMamba": FMambaForecaster,
+    "TimeStarMamba": TimeStarMambaForecaster,
+}
+
+__all__ = [cls.__name__ for cls in MODELS.values()]

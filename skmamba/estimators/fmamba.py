@@ -5,6 +5,8 @@ from ._base import BaseMambaForecaster
 
 __all__ = ["FMambaForecaster"]
 
+_TINY = {"d_model": 8, "d_state": 2, "d_ff": 8, "e_layers": 1}
+
 
 class FMambaForecaster(BaseMambaForecaster):
     """FMamba: fast attention across variables, then Mamba (Ma et al., 2024).
@@ -28,12 +30,13 @@ class FMambaForecaster(BaseMambaForecaster):
     Mamba uses d_state 16, d_conv 2, expand 1. Early stopping needs ``validation_size > 0``,
     which defaults to 0.
 
-    Choices and deviations (see :class:`skmamba._nn.networks.fmamba.FMambaNet`):
+    Choices where the paper is silent, and deviations:
 
     - attention normalised by ``Q'(K'^T 1)`` (the kernel analogue of softmax) rather than
-      by the key dimension;
-    - residual connections and LayerNorms around every sub-block; sinusoidal positions over
-      the variable axis; one attention head;
+      by the key dimension (scale-free, and positive because the kernel is);
+    - residual connections and LayerNorms around every sub-block; fixed sinusoidal
+      positions over the variable axis rather than learned ones (valid for any number of
+      variables); one attention head;
     - calendar features are only added when ``y`` has a datetime or period index; ``X`` is
       not used;
     - pure-PyTorch selective scan; gradients are clipped at norm 1; ``y`` is standardised
@@ -60,33 +63,30 @@ class FMambaForecaster(BaseMambaForecaster):
         Dropout in the embedding and the blocks.
     {training_parameters}
 
-    Attributes
-    ----------
     {common_attributes}
 
     See Also
     --------
-    skmamba.estimators.BaseMambaForecaster.predict_windows : batch evaluation.
+    SMambaForecaster : the same variable tokens with a bidirectional Mamba only.
+    MATForecaster : variable tokens at two scales, Mamba and attention side by side.
 
     Examples
     --------
-    >>> import numpy as np
+    US consumption, income, production, savings and unemployment, forecast jointly:
+
     >>> import pandas as pd
+    >>> from sktime.datasets import load_uschange
     >>> from skmamba.estimators import FMambaForecaster
-    >>> idx = pd.date_range("2024-01-01", periods=120, freq="h")
-    >>> y = pd.DataFrame({"a": np.sin(np.arange(120) / 4), "b": np.cos(np.arange(120) / 4)},
-    ...                  index=idx)
+    >>> y = pd.concat(load_uschange(), axis=1)
     >>> f = FMambaForecaster(seq_len=24, d_model=16, d_ff=16, max_epochs=2, lr=1e-3,
     ...                      random_state=0)
-    >>> y_pred = f.fit(y, fh=range(1, 13)).predict()
-    >>> y_pred.shape
-    (12, 2)
+    >>> f.fit(y, fh=[1, 2, 3, 4]).predict().columns.tolist()
+    ['Consumption', 'Income', 'Production', 'Savings', 'Unemployment']
     """
 
-    _tags = {
-        "authors": ["skmamba developers"],
-        "maintainers": ["skmamba developers"],
-    }
+    # Tiny architectures for sktime's conformance tests (the second two heads).
+    _test_params = (_TINY, {**_TINY, "n_heads": 2, "loss": "mse+mae", "optimizer": "adamw"})
+    _network = FMambaNet
 
     def __init__(
         self,
@@ -136,41 +136,3 @@ class FMambaForecaster(BaseMambaForecaster):
         self.random_state = random_state
         self.verbose = verbose
         super().__init__()
-
-    def _build_network(self, n_channels, n_mark, n_exog):
-        return FMambaNet(
-            self.seq_len, self.pred_len_, n_channels, n_mark, n_exog,
-            d_model=self.d_model, d_state=self.d_state, d_ff=self.d_ff,
-            e_layers=self.e_layers, n_heads=self.n_heads, d_conv=self.d_conv,
-            expand=self.expand, dropout=self.dropout,
-        )
-
-    @classmethod
-    def get_test_params(cls, parameter_set="default"):
-        """Tiny configurations for sktime's conformance tests.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Ignored; the same sets are returned for every name.
-
-        Returns
-        -------
-        list of dict
-            Constructor arguments. The second uses two heads, validation and early
-            stopping.
-
-        Examples
-        --------
-        >>> from skmamba.estimators import FMambaForecaster
-        >>> len(FMambaForecaster.get_test_params()) >= 2
-        True
-        """
-        tiny = {"d_model": 8, "d_state": 2, "d_ff": 8, "e_layers": 1, "device": "cpu"}
-        return [
-            {**tiny, "seq_len": 8, "pred_len": 5, "max_epochs": 1, "batch_size": 8,
-             "lr": 1e-3, "random_state": 0},
-            {**tiny, "seq_len": 4, "pred_len": 5, "n_heads": 2, "max_epochs": 2,
-             "batch_size": 4, "lr": 1e-3, "validation_size": 5, "patience": 1,
-             "loss": "mse+mae", "optimizer": "adamw", "random_state": 1},
-        ]

@@ -5,6 +5,8 @@ from ._base import BaseMambaForecaster
 
 __all__ = ["MixMambaForecaster"]
 
+_TINY = {"d_model": 8, "d_state": 2, "patch_len": 4, "stride": 2}
+
 
 class MixMambaForecaster(BaseMambaForecaster):
     """MixMamba: a mixture of Mamba experts over patches of each series (Alkilane et al., 2024).
@@ -37,7 +39,10 @@ class MixMambaForecaster(BaseMambaForecaster):
       (probability ``min(1, gate / 0.2)``) also at prediction time; here that policy is used
       in training only, and prediction routes every top-k choice with its gate;
     - each expert scans its patches in time order (the official dispatch puts the
-      second-choice patches after the first-choice ones);
+      second-choice patches after the first-choice ones); which patches are dropped at an
+      expert's capacity is the same (first choices take priority);
+    - the paper's gate noise is not used (the official code disables it too), and the
+      unused Mamba that the official gate builds is not created;
     - ``patch_len`` and ``stride`` are parameters (fixed at 16 and 8 in the official model);
     - ``expert_residual=False, expert_init="uniform"`` mirror the official experts (plain
       Mamba, every weight re-drawn uniformly, which also overwrites Mamba's step-size
@@ -79,32 +84,28 @@ class MixMambaForecaster(BaseMambaForecaster):
         Expert initialisation: the official uniform re-draw, or mamba-ssm's.
     {training_parameters}
 
-    Attributes
-    ----------
     {common_attributes}
 
     See Also
     --------
-    skmamba.estimators.BaseMambaForecaster.predict_windows : batch evaluation.
+    TimeStarMambaForecaster : patch tokens too, with a global token per series and X.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import pandas as pd
+    Monthly airline passengers, two years ahead:
+
+    >>> from sktime.datasets import load_airline
     >>> from skmamba.estimators import MixMambaForecaster
-    >>> idx = pd.date_range("2024-01-01", periods=120, freq="h")
-    >>> y = pd.DataFrame({"a": np.sin(np.arange(120) / 4), "b": np.cos(np.arange(120) / 4)},
-    ...                  index=idx)
-    >>> f = MixMambaForecaster(seq_len=32, d_model=16, max_epochs=2, random_state=0)
-    >>> y_pred = f.fit(y, fh=range(1, 13)).predict()
-    >>> y_pred.shape
-    (12, 2)
+    >>> f = MixMambaForecaster(seq_len=36, d_model=16, max_epochs=2, random_state=0)
+    >>> y_pred = f.fit(load_airline(), fh=range(1, 25)).predict()
+    >>> len(y_pred), str(y_pred.index[0])
+    (24, '1961-01')
     """
 
-    _tags = {
-        "authors": ["skmamba developers"],
-        "maintainers": ["skmamba developers"],
-    }
+    # Tiny architectures for sktime's conformance tests (the second the paper's experts and more experts than gates).
+    _test_params = (_TINY, {**_TINY, "n_experts": 3, "top_k": 2, "expert_residual": True,
+                  "expert_init": "mamba", "loss": "mse", "optimizer": "adam"})
+    _network = MixMambaNet
 
     def __init__(
         self,
@@ -164,44 +165,3 @@ class MixMambaForecaster(BaseMambaForecaster):
         self.random_state = random_state
         self.verbose = verbose
         super().__init__()
-
-    def _build_network(self, n_channels, n_mark, n_exog):
-        return MixMambaNet(
-            self.seq_len, self.pred_len_, n_channels, n_mark, n_exog,
-            d_model=self.d_model, n_experts=self.n_experts, top_k=self.top_k,
-            patch_len=self.patch_len, stride=self.stride, d_state=self.d_state,
-            d_conv=self.d_conv, expand=self.expand, dropout=self.dropout,
-            balance_loss_weight=self.balance_loss_weight, z_loss_weight=self.z_loss_weight,
-            expert_residual=self.expert_residual, expert_init=self.expert_init,
-        )
-
-    @classmethod
-    def get_test_params(cls, parameter_set="default"):
-        """Tiny configurations for sktime's conformance tests.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Ignored; the same sets are returned for every name.
-
-        Returns
-        -------
-        list of dict
-            Constructor arguments. The second uses the paper's experts, more experts than
-            gates, validation and early stopping.
-
-        Examples
-        --------
-        >>> from skmamba.estimators import MixMambaForecaster
-        >>> len(MixMambaForecaster.get_test_params()) >= 2
-        True
-        """
-        tiny = {"d_model": 8, "d_state": 2, "patch_len": 4, "stride": 2, "device": "cpu"}
-        return [
-            {**tiny, "seq_len": 8, "pred_len": 5, "max_epochs": 1, "batch_size": 8,
-             "random_state": 0},
-            {**tiny, "seq_len": 4, "pred_len": 5, "n_experts": 3, "top_k": 2,
-             "expert_residual": True, "expert_init": "mamba", "max_epochs": 2,
-             "batch_size": 4, "validation_size": 5, "patience": 1, "loss": "mse",
-             "optimizer": "adam", "random_state": 1},
-        ]

@@ -5,6 +5,8 @@ from ._base import BaseMambaForecaster
 
 __all__ = ["SMambaForecaster"]
 
+_TINY = {"d_model": 8, "d_state": 2, "d_ff": 8, "e_layers": 1}
+
 
 class SMambaForecaster(BaseMambaForecaster):
     """S-Mamba: a bidirectional Mamba over variate tokens (Wang et al., 2024).
@@ -58,33 +60,29 @@ class SMambaForecaster(BaseMambaForecaster):
         Dropout in the embedding and the feed-forward block.
     {training_parameters}
 
-    Attributes
-    ----------
     {common_attributes}
 
     See Also
     --------
-    skmamba.estimators.BaseMambaForecaster.predict_windows : batch evaluation.
+    FMambaForecaster : the same variable tokens, mixed by fast attention before Mamba.
+    MATForecaster : variable tokens at two scales, Mamba and attention side by side.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> import pandas as pd
+    Four quarterly US macroeconomic series, forecast jointly:
+
+    >>> from sktime.datasets import load_uschange
     >>> from skmamba.estimators import SMambaForecaster
-    >>> idx = pd.date_range("2024-01-01", periods=120, freq="h")
-    >>> y = pd.DataFrame({"a": np.sin(np.arange(120) / 4), "b": np.cos(np.arange(120) / 4)},
-    ...                  index=idx)
-    >>> f = SMambaForecaster(seq_len=24, d_model=16, d_ff=16, max_epochs=2, lr=1e-3,
+    >>> _, y = load_uschange()
+    >>> f = SMambaForecaster(seq_len=16, d_model=16, d_ff=16, max_epochs=2, lr=1e-3,
     ...                      random_state=0)
-    >>> y_pred = f.fit(y, fh=range(1, 13)).predict()
-    >>> y_pred.shape
-    (12, 2)
+    >>> f.fit(y, fh=range(1, 9)).predict().shape
+    (8, 4)
     """
 
-    _tags = {
-        "authors": ["skmamba developers"],
-        "maintainers": ["skmamba developers"],
-    }
+    # Tiny architectures for sktime's conformance tests (the second adds the MSE+MAE loss and AdamW).
+    _test_params = (_TINY, {**_TINY, "loss": "mse+mae", "optimizer": "adamw"})
+    _network = SMambaNet
 
     def __init__(
         self,
@@ -128,39 +126,3 @@ class SMambaForecaster(BaseMambaForecaster):
         self.random_state = random_state
         self.verbose = verbose
         super().__init__()
-
-    def _build_network(self, n_channels, n_mark, n_exog):
-        return SMambaNet(
-            self.seq_len, self.pred_len_, n_channels, n_mark, n_exog,
-            d_model=self.d_model, d_state=self.d_state, d_ff=self.d_ff,
-            e_layers=self.e_layers, dropout=self.dropout,
-        )
-
-    @classmethod
-    def get_test_params(cls, parameter_set="default"):
-        """Tiny configurations for sktime's conformance tests.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Ignored; the same sets are returned for every name.
-
-        Returns
-        -------
-        list of dict
-            Constructor arguments. The second exercises validation and early stopping.
-
-        Examples
-        --------
-        >>> from skmamba.estimators import SMambaForecaster
-        >>> len(SMambaForecaster.get_test_params()) >= 2
-        True
-        """
-        tiny = {"d_model": 8, "d_state": 2, "d_ff": 8, "e_layers": 1, "device": "cpu"}
-        return [
-            {**tiny, "seq_len": 8, "pred_len": 5, "max_epochs": 1, "batch_size": 8,
-             "lr": 1e-3, "random_state": 0},
-            {**tiny, "seq_len": 4, "pred_len": 5, "max_epochs": 2, "batch_size": 4,
-             "lr": 1e-3, "validation_size": 5, "patience": 1, "loss": "mse+mae",
-             "optimizer": "adamw", "random_state": 1},
-        ]

@@ -5,6 +5,8 @@ from ._base import BaseMambaForecaster
 
 __all__ = ["TimeStarMambaForecaster"]
 
+_TINY = {"d_model": 8, "d_ff": 8, "d_core": 4, "d_state": 2, "e_layers": 1}
+
 
 class TimeStarMambaForecaster(BaseMambaForecaster):
     """TimeStarMamba: patch tokens scanned by Mamba, a global token per series pooled with
@@ -37,10 +39,14 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
 
     - ``d_state=16``: the official block (TSLib's ``MambaSimple``) takes its state size from
       ``d_ff`` (128); pass ``d_state=128`` to mirror it at about eight times the scan cost;
-      the Mamba block uses mamba-ssm's step-size initialisation;
-    - no clamping of Mamba outputs or STAR scores and no NaN fallback: the Mamba block,
-      LayerNorms, log-softmax-based sampling and gradient clipping at norm 1 keep training
-      at lr 1e-2 finite;
+      the Mamba block uses mamba-ssm's step-size initialisation (MambaSimple keeps
+      PyTorch's default);
+    - no clamping of Mamba outputs or STAR scores and no NaN fallback: the Mamba block's
+      construction (A < 0, softplus steps, fp32 scan), LayerNorms, log-softmax-based
+      sampling and gradient clipping at norm 1 keep training at lr 1e-2 finite;
+    - if ``seq_len`` is not a multiple of ``patch_len``, the most recent
+      ``(seq_len // patch_len) * patch_len`` steps are patched (the official unfold drops
+      the newest steps instead);
     - ``X`` is supported (the official exogenous path calls a method that does not exist):
       its lookback rows are the pooled variables; calendar features are added when ``y``
       has a datetime or period index;
@@ -70,15 +76,13 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
         Dropout of the embeddings, STAR, the blocks and the head.
     {training_parameters}
 
-    Attributes
-    ----------
     {common_attributes}
     exog_columns_ : pandas.Index
         Columns of ``X`` used in fit (only when ``X`` was passed).
 
     See Also
     --------
-    skmamba.estimators.BaseMambaForecaster.predict_windows : batch evaluation.
+    MixMambaForecaster : patch tokens routed to a mixture of Mamba experts, no X.
 
     Examples
     --------
@@ -96,11 +100,11 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
     (12, 1)
     """
 
-    _tags = {
-        "authors": ["skmamba developers"],
-        "maintainers": ["skmamba developers"],
-        "capability:exogenous": True,
-    }
+    _tags = {"capability:exogenous": True}
+    # Tiny architectures for sktime's conformance tests (the second the official learning rate).
+    _test_params = ({**_TINY, "patch_len": 4},
+                    {**_TINY, "patch_len": 2, "lr": 1e-2, "loss": "mse+mae", "optimizer": "adamw"})
+    _network = TimeStarMambaNet
 
     def __init__(
         self,
@@ -152,41 +156,3 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
         self.random_state = random_state
         self.verbose = verbose
         super().__init__()
-
-    def _build_network(self, n_channels, n_mark, n_exog):
-        return TimeStarMambaNet(
-            self.seq_len, self.pred_len_, n_channels, n_mark, n_exog,
-            d_model=self.d_model, d_ff=self.d_ff, d_core=self.d_core, d_state=self.d_state,
-            d_conv=self.d_conv, expand=self.expand, e_layers=self.e_layers,
-            patch_len=self.patch_len, dropout=self.dropout,
-        )
-
-    @classmethod
-    def get_test_params(cls, parameter_set="default"):
-        """Tiny configurations for sktime's conformance tests.
-
-        Parameters
-        ----------
-        parameter_set : str, default="default"
-            Ignored; the same sets are returned for every name.
-
-        Returns
-        -------
-        list of dict
-            Constructor arguments. The second exercises validation and early stopping.
-
-        Examples
-        --------
-        >>> from skmamba.estimators import TimeStarMambaForecaster
-        >>> len(TimeStarMambaForecaster.get_test_params()) >= 2
-        True
-        """
-        tiny = {"d_model": 8, "d_ff": 8, "d_core": 4, "d_state": 2, "e_layers": 1,
-                "device": "cpu"}
-        return [
-            {**tiny, "seq_len": 8, "pred_len": 5, "patch_len": 4, "max_epochs": 1,
-             "batch_size": 8, "lr": 1e-3, "random_state": 0},
-            {**tiny, "seq_len": 4, "pred_len": 5, "patch_len": 2, "max_epochs": 2,
-             "batch_size": 4, "lr": 1e-2, "validation_size": 5, "patience": 1,
-             "loss": "mse+mae", "optimizer": "adamw", "random_state": 1},
-        ]

@@ -10,7 +10,7 @@ import torch
 import skmamba.estimators
 from skmamba import TrainingDivergedError
 
-FORECASTERS = [getattr(skmamba.estimators, name) for name in skmamba.estimators.__all__]
+FORECASTERS = list(skmamba.estimators.MODELS.values())
 
 
 def tiny(cls, **overrides):

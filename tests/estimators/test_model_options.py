@@ -41,7 +41,7 @@ def test_mat_loss_uses_mse_weight():
     f = MATForecaster(mse_weight=0.25)
     assert f.loss == "mse+mae"
     expected = float(make_loss("mse+mae", mse_weight=0.25)(y_hat, y))
-    assert float(f._make_loss()(y_hat, y)) == pytest.approx(expected)  # 0.25 * 4 + 0.75 * 2
+    assert float(f._training_options().make_loss()(y_hat, y)) == pytest.approx(expected)  # 0.25 * 4 + 0.75 * 2
     assert expected == pytest.approx(2.5)
 
 

@@ -3,8 +3,8 @@
 import skmamba.estimators
 from sktime.utils.estimator_checks import check_estimator, parametrize_with_checks
 
-# Enumerating __all__ covers forecasters added later without touching this file.
-FORECASTERS = [getattr(skmamba.estimators, name) for name in skmamba.estimators.__all__]
+# Enumerating the MODELS registry covers forecasters added later without touching this file.
+FORECASTERS = list(skmamba.estimators.MODELS.values())
 
 
 @parametrize_with_checks(FORECASTERS)

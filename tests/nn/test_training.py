@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 
 from skmamba._nn.networks import SMambaNet
+from skmamba._nn.options import TrainingOptions
 from skmamba._nn.training import (
     SeriesWindows,
     TrainingDivergedError,
@@ -14,6 +15,13 @@ from skmamba._nn.training import (
     seeded,
     train_network,
 )
+
+
+def options(**overrides):
+    """Training options for the engine's own tests (small, constant lr, no early stopping)."""
+    base = dict(max_epochs=1, batch_size=32, lr=1e-3, lr_decay=1.0, loss="mse",
+                optimizer="adam", optimizer_kwargs=None, patience=None, verbose=0)
+    return TrainingOptions(**{**base, **overrides})
 
 
 class Constant(nn.Module):
@@ -71,8 +79,10 @@ def test_shuffling_is_seeded():
     def run(seed):
         w = SeriesWindows(np.sin(np.arange(80.0))[:, None], seq_len=6, pred_len=2)
         with seeded(seed) as gen:
-            net = SMambaNet(6, 2, 1, d_model=8, d_ff=8, e_layers=1)
-            train_network(net, w, np.arange(60), max_epochs=2, batch_size=8, generator=gen)
+            net = SMambaNet(seq_len=6, pred_len=2, n_channels=1, n_mark=0, n_exog=0,
+                            d_model=8, d_state=2, d_ff=8, e_layers=1, dropout=0.1)
+            train_network(net, w, np.arange(60), options=options(max_epochs=2, batch_size=8),
+                          generator=gen)
         return torch.cat([p.detach().flatten() for p in net.parameters()])
 
     assert torch.equal(run(0), run(0))
@@ -89,8 +99,8 @@ def test_early_stopping_restores_best_weights():
     def fit(max_epochs, patience):
         net = Constant()
         with seeded(0) as gen:
-            res = train_network(net, w, train, val, max_epochs=max_epochs, batch_size=4,
-                                lr=0.05, patience=patience, generator=gen)
+            opts = options(max_epochs=max_epochs, batch_size=4, lr=0.05, patience=patience)
+            res = train_network(net, w, train, val, options=opts, generator=gen)
         return net, res
 
     net, res = fit(max_epochs=10, patience=2)
@@ -105,7 +115,8 @@ def test_early_stopping_restores_best_weights():
 def test_without_validation_last_epoch_kept():
     w = SeriesWindows(np.ones((30, 1)), seq_len=2, pred_len=2)
     net = Constant()
-    res = train_network(net, w, np.arange(20), None, max_epochs=4, lr=0.01, patience=1)
+    res = train_network(net, w, np.arange(20), None,
+                        options=options(max_epochs=4, lr=0.01, patience=1))
     assert res.n_epochs == 4 and res.best_epoch == 4
     assert all(h["val_loss"] is None for h in res.history)
     assert [h["lr"] for h in res.history] == [0.01] * 4
@@ -113,15 +124,16 @@ def test_without_validation_last_epoch_kept():
 
 def test_lr_decay_schedule():
     w = SeriesWindows(np.ones((30, 1)), seq_len=2, pred_len=2)
-    res = train_network(Constant(), w, np.arange(20), max_epochs=3, lr=0.8, lr_decay=0.5)
+    res = train_network(Constant(), w, np.arange(20),
+                        options=options(max_epochs=3, lr=0.8, lr_decay=0.5))
     assert [h["lr"] for h in res.history] == [0.8, 0.4, 0.2]
 
 
 def test_nan_loss_raises_naming_epoch_and_lr():
     w = SeriesWindows(np.random.default_rng(0).standard_normal((60, 1)) * 10, 4, 2)
     with pytest.raises(TrainingDivergedError, match=r"epoch 1, batch \d+.*lower `lr`"):
-        train_network(Scale(), w, np.arange(50), max_epochs=3, batch_size=4, lr=1e30,
-                      clip_norm=None)
+        train_network(Scale(), w, np.arange(50),
+                      options=options(max_epochs=3, batch_size=4, lr=1e30, clip_norm=None))
 
 
 def test_nan_validation_loss_raises():
@@ -132,7 +144,7 @@ def test_nan_validation_loss_raises():
 
     w = SeriesWindows(np.ones((30, 1)), seq_len=2, pred_len=2)
     with pytest.raises(TrainingDivergedError, match="validation loss.*epoch 1"):
-        train_network(NanOnEval(), w, np.arange(10), np.arange(20, 27), max_epochs=2)
+        train_network(NanOnEval(), w, np.arange(10), np.arange(20, 27), options=options(max_epochs=2))
 
 
 def test_aux_loss_is_added():
@@ -142,7 +154,8 @@ def test_aux_loss_is_added():
             return y, 1000.0 * self.p ** 2
 
     w = SeriesWindows(np.ones((30, 1)), seq_len=2, pred_len=2)
-    res = train_network(WithAux(value=1.0), w, np.arange(20), max_epochs=1, batch_size=100)
+    res = train_network(WithAux(value=1.0), w, np.arange(20),
+                        options=options(max_epochs=1, batch_size=100))
     assert res.history[0]["train_loss"] == pytest.approx(1000.0)
 
 
@@ -164,3 +177,41 @@ def test_resolve_device():
             resolve_device("cuda")
     with pytest.raises(ValueError):
         resolve_device("tpu")
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("max_epochs", 0, "max_epochs must be an int >= 1"),
+    ("batch_size", 2.5, "batch_size must be an int"),
+    ("patience", 0, "patience must be an int >= 1 or None"),
+    ("lr", float("inf"), "lr must be a positive finite"),
+    ("lr_decay", 1.5, r"lr_decay must lie in \(0, 1\]"),
+    ("loss", "rmse", "loss must be one of"),
+    ("optimizer", "sgd", "optimizer must be one of"),
+    ("optimizer_kwargs", [1], "optimizer_kwargs must be a dict"),
+    ("loss_kwargs", {"mse_weight": 2.0}, "mse_weight"),
+])
+def test_training_options_are_validated_once_on_creation(field, value, match):
+    overrides = {field: value}
+    if field == "loss_kwargs":
+        overrides["loss"] = "mse+mae"
+    with pytest.raises(ValueError, match=match):
+        options(**overrides)
+
+
+def test_training_options_are_frozen():
+    import dataclasses
+
+    opts = options()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.lr = 1.0
+    assert dataclasses.replace(opts, lr=0.5).lr == 0.5
+
+
+def test_lookbacks_are_views_of_the_first_windows():
+    values = torch.arange(20, dtype=torch.float32).reshape(10, 2)
+    w = SeriesWindows(values, seq_len=4, pred_len=0, exog=values[:, :1] * 2)
+    x, x_mark, exog = w.lookbacks(3)
+    assert x.shape == (3, 4, 2) and x_mark is None and exog.shape == (3, 4, 1)
+    torch.testing.assert_close(x[2], values[2:6])
+    assert x.untyped_storage().data_ptr() == values.untyped_storage().data_ptr()
+    assert len(w.lookbacks()[0]) == 7

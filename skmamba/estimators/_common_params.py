@@ -1,0 +1,229 @@
+"""The parameters every forecaster shares, and how a forecaster's parameters become its parts.
+
+Names and documentation of the common parameters are written once here.
+:class:`ParametersMixin` turns a forecaster's constructor parameters into its network (every
+parameter that is not common goes to the network class the forecaster declares) and its
+validated training options.
+
+A forecaster's docstring writes the lines ``{window_parameters}``, ``{training_parameters}``
+and ``{common_attributes}``; :func:`fill_docstring` replaces them with the text below, with
+that forecaster's defaults (read from its signature) filled in. The names here are also what
+the base leaves out when it passes the remaining constructor parameters to the network.
+"""
+
+import inspect
+
+from .._nn.options import TrainingOptions
+from .._nn.training import LOSSES, OPTIMIZERS
+
+__all__ = ["WINDOW_PARAMETERS", "TRAINING_PARAMETERS", "COMMON_PARAMETERS", "TEST_TRAINING",
+           "fill_docstring", "ParametersMixin"]
+
+#: Lookback and trained horizon.
+WINDOW_PARAMETERS = ("seq_len", "pred_len")
+#: How the network is trained and where; shared by every forecaster.
+TRAINING_PARAMETERS = (
+    "max_epochs", "batch_size", "lr", "lr_decay", "loss", "optimizer", "optimizer_kwargs",
+    "validation_size", "patience", "device", "random_state", "verbose",
+)
+#: Every parameter that is not architecture.
+COMMON_PARAMETERS = WINDOW_PARAMETERS + TRAINING_PARAMETERS
+
+#: Training settings of sktime's conformance tests: the fastest fit, then validation with
+#: early stopping. Each forecaster's ``_test_params`` (tiny architectures) are merged in.
+TEST_TRAINING = (
+    {"seq_len": 8, "pred_len": 5, "max_epochs": 1, "batch_size": 8, "lr": 1e-3,
+     "device": "cpu", "random_state": 0},
+    {"seq_len": 4, "pred_len": 5, "max_epochs": 2, "batch_size": 4, "lr": 1e-3,
+     "validation_size": 5, "patience": 1, "device": "cpu", "random_state": 1},
+)
+
+_WINDOW_PARAMETERS = """\
+    seq_len : int, default={seq_len}
+        Lookback: the number of past time points each forecast is made from.
+    pred_len : int or None, default={pred_len}
+        Trained horizon: the network forecasts steps 1..pred_len at once and ``predict``
+        returns any subset of them. None takes the largest step of the ``fh`` passed to
+        ``fit``; fitting with neither raises an error."""
+
+_TRAINING_PARAMETERS = """\
+    max_epochs : int, default={max_epochs}
+        Training epochs (fewer when early stopping triggers).
+    batch_size : int, default={batch_size}
+        Windows per optimiser step.
+    lr : float, default={lr}
+        Learning rate of the first epoch.
+    lr_decay : float, default={lr_decay}
+        Multiplies the learning rate after every epoch. 0.5 reproduces the
+        Time-Series-Library ``lradj=type1`` schedule behind the published numbers; 1.0 keeps
+        it constant.
+    loss : {{{losses}}}, default="{loss}"
+        Training loss, computed on the standardised series.
+    optimizer : {{{optimizers}}}, default="{optimizer}"
+        Optimiser.
+    optimizer_kwargs : dict or None, default={optimizer_kwargs}
+        Extra optimiser arguments, e.g. ``{{"weight_decay": 1e-4}}``.
+    validation_size : int or float, default={validation_size}
+        Time points at the end of ``y`` held out as validation targets (an int counts rows,
+        a float in (0, 1) is a fraction of ``y``, rounded up). Their lookback comes from the
+        rows before them, so no window straddles the split. Must be 0 or at least
+        ``pred_len``. The scaler and the training windows only see the rows before.
+    patience : int or None, default={patience}
+        Stop after this many epochs without a lower validation loss; the weights of the best
+        epoch are restored whenever there is validation data. Ignored without validation;
+        None never stops early.
+    device : {{"auto", "cpu", "cuda"}}, default="{device}"
+        Where to train and predict; "auto" picks CUDA when available. Weights are moved back
+        to the CPU after fitting, so a fitted forecaster pickles and loads anywhere; loaded
+        on a machine without CUDA, a forecaster set to "cuda" predicts on the CPU with a
+        warning (fitting there raises an error).
+    random_state : int, numpy.random.RandomState or None, default={random_state}
+        Seeds weight initialisation, dropout and shuffling. With an int, fits on the CPU
+        are bit-for-bit reproducible, also across processes.
+    verbose : int or bool, default={verbose}
+        Print one line per epoch (losses, learning rate, time) when positive."""
+
+_COMMON_ATTRIBUTES = """\
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        The trained network, on the CPU.
+    pred_len_ : int
+        The horizon the network was trained for.
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss``, ``val_loss`` (None without validation),
+        ``lr`` and ``seconds``. ``pandas.DataFrame(history_)`` tabulates it.
+    n_epochs_ : int
+        Epochs run.
+    best_epoch_ : int
+        Epoch whose weights ``network_`` holds.
+    columns_ : pandas.Index
+        Column names of ``y``; ``n_columns_`` is their number.
+    scale_mean_, scale_std_ : numpy.ndarray
+        Per-column float64 mean and standard deviation of the training rows of ``y``.
+    n_mark_ : int
+        Calendar features passed to the network (4 for a datetime or period index, else 0).
+    n_exog_ : int
+        Exogenous variables passed to the network.
+    seed_ : int
+        The seed actually used (drawn from ``random_state``).
+    device_ : str
+        The device training ran on."""
+
+
+def fill_docstring(cls):
+    """Replace the common-parameter markers of ``cls.__doc__`` with their documentation.
+
+    Defaults shown are those of ``cls.__init__``, so each is written once, in the signature.
+
+    Parameters
+    ----------
+    cls : type
+        A forecaster class whose own docstring may hold the markers.
+
+    Examples
+    --------
+    >>> from skmamba.estimators import MixMambaForecaster
+    >>> "lr : float, default=0.001" in MixMambaForecaster.__doc__
+    True
+    """
+    doc = cls.__dict__.get("__doc__")
+    if not doc or "{" not in doc:
+        return
+    defaults = {
+        name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    choices = {
+        "losses": ", ".join(f'"{n}"' for n in LOSSES),
+        "optimizers": ", ".join(f'"{n}"' for n in OPTIMIZERS),
+    }
+    for marker, text in (
+        ("{window_parameters}", _WINDOW_PARAMETERS),
+        ("{training_parameters}", _TRAINING_PARAMETERS),
+        ("{common_attributes}", _COMMON_ATTRIBUTES),
+    ):
+        if "    " + marker in doc:
+            doc = doc.replace("    " + marker, text.format(**defaults, **choices))
+    cls.__doc__ = doc
+
+
+class ParametersMixin:
+    """Builds a forecaster's network and training options from its constructor parameters.
+
+    A forecaster declares ``_network`` (the network class), optionally
+    ``_loss_parameters`` (constructor parameters that configure the loss instead) and
+    ``_test_params`` (tiny architectures for sktime's conformance tests). Its docstring
+    markers are filled in when the class is created (:func:`fill_docstring`).
+
+    Examples
+    --------
+    >>> from skmamba.estimators import MATForecaster
+    >>> f = MATForecaster(n1=16, mse_weight=0.3)
+    >>> "n1" in f._architecture(), "mse_weight" in f._architecture()
+    (True, False)
+    >>> f._training_options().loss_kwargs
+    {'mse_weight': 0.3}
+    """
+
+    #: The network class, set by each forecaster.
+    _network = None
+    #: Constructor parameters that configure the loss rather than the network.
+    _loss_parameters = ()
+    #: Tiny architectures, one per set of ``TEST_TRAINING`` (see ``get_test_params``).
+    _test_params = ({}, {})
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        fill_docstring(cls)
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Tiny configurations for sktime's conformance tests.
+
+        Parameters
+        ----------
+        parameter_set : str, default="default"
+            Ignored; the same sets are returned for every name.
+
+        Returns
+        -------
+        list of dict
+            Constructor arguments: the first is the fastest fit, the second adds validation
+            and early stopping (and whatever the forecaster's ``_test_params`` vary).
+
+        Examples
+        --------
+        >>> from skmamba.estimators import MixMambaForecaster
+        >>> [p["max_epochs"] for p in MixMambaForecaster.get_test_params()]
+        [1, 2]
+        """
+        return [{**training, **arch}
+                for training, arch in zip(TEST_TRAINING, cls._test_params)]
+
+    # ------------------------------------------------------------------ building blocks
+    def _architecture(self):
+        """The constructor parameters that configure the network."""
+        skip = set(COMMON_PARAMETERS) | set(self._loss_parameters)
+        return {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
+
+    def _build_network(self, n_channels, n_mark, n_exog):
+        """A freshly initialised network (``self.pred_len_`` is set when called)."""
+        return self._network(
+            seq_len=int(self.seq_len), pred_len=self.pred_len_, n_channels=n_channels,
+            n_mark=n_mark, n_exog=n_exog, **self._architecture(),
+        )
+
+    def _training_options(self):
+        """The validated :class:`~skmamba._nn.options.TrainingOptions` of this forecaster."""
+        try:
+            return TrainingOptions(
+                max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
+                lr_decay=self.lr_decay, loss=self.loss, optimizer=self.optimizer,
+                optimizer_kwargs=self.optimizer_kwargs, patience=self.patience,
+                verbose=self.verbose,
+                loss_kwargs={k: getattr(self, k) for k in self._loss_parameters},
+            )
+        except ValueError as err:
+            raise ValueError(f"{type(self).__name__}: {err}") from None
+
