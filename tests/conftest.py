@@ -65,13 +65,6 @@ def hourly_small(hourly_frame):
     return hourly_frame.copy()
 
 
-@pytest.fixture
-def etth1_small(hourly_frame):
-    """Former name of ``hourly_small``, kept for test modules not yet moved to the new name;
-    the data are synthetic, not ETTh1."""
-    return hourly_frame.copy()
-
-
 @pytest.fixture(scope="session")
 def hourly_long():
     """2,000 rows x 7 columns of :func:`ett_like` (12 weeks), read-only."""
