@@ -1,14 +1,21 @@
 """MixMamba, MAT, FMamba and TimeStarMamba networks: shapes, gradients, determinism,
 reproducibility, stability at a high learning rate and the ability to fit a small batch."""
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
 
-from skmamba._nn.networks.fmamba import FMambaNet
-from skmamba._nn.networks.mat import MATNet
-from skmamba._nn.networks.mixmamba import MixMambaNet
-from skmamba._nn.networks.timestar import TimeStarMambaNet
+from skmamba._nn.networks import FMambaNet, MATNet, MixMambaNet, SMambaNet, TimeStarMambaNet
+from skmamba.estimators import (
+    FMambaForecaster,
+    MATForecaster,
+    MixMambaForecaster,
+    SMambaForecaster,
+    TimeStarMambaForecaster,
+)
+from skmamba.estimators._common_params import COMMON_PARAMETERS
 
 SEQ_LEN, PRED_LEN, N_CHANNELS, N_MARK, N_EXOG = 32, 8, 3, 4, 2
 
@@ -19,11 +26,33 @@ TINY = {
     TimeStarMambaNet: dict(d_model=16, d_ff=16, d_core=8, d_state=4, patch_len=8),
 }
 NETWORKS = list(TINY)
+FORECASTERS = {
+    SMambaNet: SMambaForecaster,
+    MixMambaNet: MixMambaForecaster,
+    MATNet: MATForecaster,
+    FMambaNet: FMambaForecaster,
+    TimeStarMambaNet: TimeStarMambaForecaster,
+}
+SHAPE_ARGS = ("seq_len", "pred_len", "n_channels", "n_mark", "n_exog")
+
+
+def forecaster_defaults(cls):
+    """The network's architecture arguments at its forecaster's defaults (written only there)."""
+    defaults = inspect.signature(FORECASTERS[cls]).parameters
+    return {name: defaults[name].default for name in inspect.signature(cls).parameters
+            if name not in SHAPE_ARGS}
+
+
+def build_default(cls, seq_len, pred_len, n_channels, n_mark=0, n_exog=0, **overrides):
+    """The network with its forecaster's default architecture, except ``overrides``."""
+    return cls(seq_len=seq_len, pred_len=pred_len, n_channels=n_channels, n_mark=n_mark,
+               n_exog=n_exog, **{**forecaster_defaults(cls), **overrides})
 
 
 def build(cls, n_mark=N_MARK, n_exog=N_EXOG, seed=0, **overrides):
     torch.manual_seed(seed)
-    return cls(SEQ_LEN, PRED_LEN, N_CHANNELS, n_mark, n_exog, **{**TINY[cls], **overrides})
+    return build_default(cls, SEQ_LEN, PRED_LEN, N_CHANNELS, n_mark, n_exog,
+                         **{**TINY[cls], **overrides})
 
 
 def inputs(batch=4, seed=0):
@@ -117,8 +146,22 @@ def test_overfits_a_small_batch(cls):
     assert losses[-1] < 0.5 * losses[0]
 
 
+@pytest.mark.parametrize("net_cls", list(FORECASTERS), ids=lambda c: c.__name__)
+def test_network_takes_its_forecasters_architecture_keyword_only(net_cls):
+    # One source of truth: the network has no defaults; its arguments beyond the shapes are
+    # exactly the forecaster's constructor parameters that are neither common nor loss options.
+    params = inspect.signature(net_cls).parameters
+    assert all(p.kind is p.KEYWORD_ONLY and p.default is p.empty for p in params.values())
+    forecaster = FORECASTERS[net_cls]
+    skip = set(COMMON_PARAMETERS) | set(getattr(forecaster, "_loss_parameters", ()))
+    architecture = set(inspect.signature(forecaster).parameters) - skip
+    assert set(params) == set(SHAPE_ARGS) | architecture
+    with pytest.raises(TypeError):
+        net_cls(16, 4, 2, 0, 0, **forecaster_defaults(net_cls))
+
+
 def test_mixmamba_defaults_match_the_etth1_setting():
-    net = MixMambaNet(96, 96, 7)
+    net = build_default(MixMambaNet, seq_len=96, pred_len=96, n_channels=7)
     assert net.embedding.num_patches(96) == 12
     assert len(net.moe.experts) == 2 and net.moe.top_k == 2
     assert net.moe.gate.in_features == 64 and net.moe.gate.bias is None
@@ -149,7 +192,7 @@ def test_timestar_stable_at_lr_1e2_on_hourly_data(hourly_long):
     # Seven ETT-like hourly channels: daily and weekly cycles, drift, level shifts, t noise.
     x, y = standardised_windows(hourly_long, n_windows=48, seq_len=96, pred_len=24)
     torch.manual_seed(0)
-    net = TimeStarMambaNet(96, 24, 7).train()
+    net = build_default(TimeStarMambaNet, seq_len=96, pred_len=24, n_channels=7).train()
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
     losses = []
     for step in range(12):

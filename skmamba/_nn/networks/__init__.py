@@ -21,7 +21,7 @@ Contract shared by every network:
     None.
 
 The selective-scan backend is not a network argument; it is chosen with the context
-manager in :mod:`skmamba._kernels`.
+manager :func:`skmamba._kernels.scan_backend` (or :func:`skmamba._kernels.set_scan_backend`).
 """
 
 from .fmamba import FMambaNet
