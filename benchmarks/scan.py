@@ -11,15 +11,15 @@ dt bias (inverse softplus of a log-uniform step in [1e-3, 0.1]), raw delta ~ N(0
 ``A = -[1..N]`` for every channel, variable B and C (batch, N, L), ``D`` on, no ``z`` (mamba.py
 has no gate).
 
-Backends:
+Backends (the names of ``skmamba._kernels.selective_scan(backend=...)``, plus mambapy):
 
-- ``reference``: :func:`skmamba._kernels.selective_scan_ref`, the sequential test oracle.
-- ``chunked-torch``: the chunked CPU scan on torch operations (``fused=False``).
-- ``chunked-fused``: the chunked CPU scan on the numba kernels (the CPU default).
+- ``reference``: the sequential test oracle.
+- ``torch``: the chunked scan on torch operations (the fallback when numba cannot be used).
+- ``numba``: the same chunked scan on fused numba kernels (what ``"auto"`` runs on the CPU).
 - ``mambapy``: ``mambapy.pscan.pscan`` applied to ``exp(delta A)`` and ``delta B u`` as
   mamba.py's ``selective_scan`` does, in its native (batch, L, dim) layout; skipped when
   mambapy is not installed.
-- ``triton``: skmamba's Triton kernel; only on a CUDA device.
+- ``triton``: skmamba's Triton kernel (what ``"auto"`` runs on CUDA); only on a CUDA device.
 
 CPU: every (backend, L, pass) runs in a fresh subprocess with ``torch.set_num_threads``
 threads. Peak memory is the growth of the process's peak resident set size
@@ -45,7 +45,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BACKENDS = ("reference", "chunked-torch", "chunked-fused", "mambapy", "triton")
+BACKENDS = ("reference", "torch", "numba", "mambapy", "triton")
 PASSES = ("fwd", "fwd+bwd")
 
 
@@ -96,27 +96,17 @@ def _prepare(torch, backend, case, device, grad):
         def call():
             return fn(*(leaves[k] for k in order))
     else:
+        from skmamba._kernels import BACKENDS as SCAN_BACKENDS
         from skmamba._kernels import selective_scan
-        from skmamba._kernels.chunked import selective_scan_chunked
-        from skmamba._kernels.reference import selective_scan_ref
 
+        if backend not in SCAN_BACKENDS:
+            raise ValueError(backend)
         leaves = {k: v.to(device).requires_grad_(grad) for k, v in case.items()}
         kw = dict(D=leaves["D"], delta_bias=leaves["delta_bias"], delta_softplus=True)
         args = [leaves[k] for k in ("u", "delta", "A", "B", "C")]
-        if backend == "reference":
-            def call():
-                return selective_scan_ref(*args, **kw)
-        elif backend == "chunked-torch":
-            def call():
-                return selective_scan_chunked(*args, fused=False, **kw)
-        elif backend == "chunked-fused":
-            def call():
-                return selective_scan_chunked(*args, fused=True, **kw)
-        elif backend == "triton":
-            def call():
-                return selective_scan(*args, backend="triton", **kw)
-        else:
-            raise ValueError(backend)
+
+        def call():
+            return selective_scan(*args, backend=backend, **kw)
     return leaves, call
 
 
@@ -237,7 +227,7 @@ def _available(backend, device):
         return True
     if backend == "triton":
         return device == "cuda"
-    if backend == "chunked-fused":
+    if backend == "numba":
         return device == "cpu"
     return True
 

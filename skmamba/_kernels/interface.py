@@ -1,30 +1,259 @@
-"""Public entry point of the selective scan: argument checks and backend dispatch."""
+"""Public entry point of the selective scan: argument checks, backend choice and dispatch.
 
+Backends are named by their implementation: ``"reference"`` (:mod:`.reference`),
+``"torch"`` (:mod:`.torch_scan`), ``"numba"`` (:mod:`.numba_scan`) and ``"triton"``
+(:mod:`.triton_scan`); ``"auto"`` picks the fastest one that runs the inputs. numba and triton
+are imported only when their backend first runs.
+"""
+
+import contextlib
+import contextvars
 import os
+import warnings
 
 import torch
 
+from . import numba_scan
 from .reference import selective_scan_ref
+from .torch_scan import selective_scan_torch
 
-__all__ = ["selective_scan", "triton_available", "BACKENDS"]
+__all__ = [
+    "selective_scan",
+    "triton_available",
+    "BACKENDS",
+    "scan_backend",
+    "set_scan_backend",
+    "get_scan_backend",
+    "resolve_backend",
+]
 
-BACKENDS = ("auto", "reference", "chunked", "triton")
+#: Names accepted by ``backend=``, :func:`scan_backend` and :func:`set_scan_backend`:
+#: ``"auto"`` and the four implementations. ``"chunked"``, the former name of the CPU
+#: backend, is still accepted for one release with a FutureWarning.
+BACKENDS = ("auto", "reference", "torch", "numba", "triton")
+_DEPRECATED = {"chunked": '"numba" (or "torch", or "auto", which picks numba on the CPU)'}
 _FLOAT_INPUTS = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+
+# The backend used when ``selective_scan`` gets none: a context-local override set by
+# ``scan_backend`` (None outside any ``with`` block), else the process-wide default.
+_DEFAULT_BACKEND = "auto"
+_CONTEXT_BACKEND = contextvars.ContextVar("skmamba_scan_backend", default=None)
+
+
+def _check_name(name, stacklevel):
+    """Validate a backend name; warn about the deprecated alias. Returns the name."""
+    if not isinstance(name, str) or (name not in BACKENDS and name not in _DEPRECATED):
+        raise ValueError(f"selective_scan: backend must be one of {BACKENDS}, got {name!r}")
+    if name in _DEPRECATED:
+        warnings.warn(
+            f"skmamba: scan backend {name!r} is deprecated and will be removed in the next "
+            f"release; use {_DEPRECATED[name]}",
+            FutureWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return name
+
+
+def get_scan_backend():
+    """The backend :func:`selective_scan` uses when called without ``backend=``.
+
+    That is the innermost active :func:`scan_backend` block of the current thread (or
+    asyncio task), else the process-wide default of :func:`set_scan_backend`, ``"auto"``
+    unless changed.
+
+    Returns
+    -------
+    str
+        One of :data:`BACKENDS`.
+
+    Examples
+    --------
+    >>> from skmamba._kernels import get_scan_backend, scan_backend
+    >>> get_scan_backend()
+    'auto'
+    >>> with scan_backend("reference"):
+    ...     get_scan_backend()
+    'reference'
+    """
+    name = _CONTEXT_BACKEND.get()
+    return _DEFAULT_BACKEND if name is None else name
+
+
+def set_scan_backend(name):
+    """Set the process-wide default backend of :func:`selective_scan`.
+
+    It applies to every thread, wherever no :func:`scan_backend` block overrides it. Layers
+    such as :class:`skmamba._nn.layers.Mamba` take no backend argument: this and
+    :func:`scan_backend` are how a backend is chosen for a whole model.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`BACKENDS`. Availability is checked when a scan runs, since it depends
+        on the tensors' device.
+
+    Returns
+    -------
+    str
+        The previous default, so that it can be restored.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+
+    Examples
+    --------
+    >>> from skmamba._kernels import get_scan_backend, set_scan_backend
+    >>> previous = set_scan_backend("torch")
+    >>> get_scan_backend()
+    'torch'
+    >>> _ = set_scan_backend(previous)
+    """
+    global _DEFAULT_BACKEND
+    name = _check_name(name, stacklevel=2)
+    previous, _DEFAULT_BACKEND = _DEFAULT_BACKEND, name
+    return previous
+
+
+@contextlib.contextmanager
+def scan_backend(name):
+    """Context manager: :func:`selective_scan` calls inside the block use backend ``name``.
+
+    The setting is local to the current thread (and asyncio task), so concurrent code is
+    not affected; blocks nest, and leaving one restores the backend that was active before,
+    also when the block raises. An explicit ``backend=`` argument still wins.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`BACKENDS`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, on entering the block.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skmamba._kernels import get_scan_backend, scan_backend
+    >>> from skmamba._nn.layers import Mamba
+    >>> m = Mamba(d_model=8, d_state=4)
+    >>> with scan_backend("reference"):
+    ...     y = m(torch.randn(2, 5, 8))      # the sequential oracle
+    ...     with scan_backend("torch"):
+    ...         inner = get_scan_backend()
+    ...     outer = get_scan_backend()
+    >>> inner, outer, get_scan_backend()
+    ('torch', 'reference', 'auto')
+    """
+    token = _CONTEXT_BACKEND.set(_check_name(name, stacklevel=3))
+    try:
+        yield name
+    finally:
+        _CONTEXT_BACKEND.reset(token)
 
 
 def triton_available(device=None):
-    """Whether the Triton backend can run tensors on ``device``.
+    """Whether the ``"triton"`` backend can run tensors on ``device``.
 
     True for CUDA devices when ``triton`` imports, and for CPU tensors when the Triton
     interpreter is switched on with ``TRITON_INTERPRET=1`` (how CI tests the kernels).
+    triton is imported only when the device could use it.
+
+    Parameters
+    ----------
+    device : str or torch.device, optional
+        The tensors' device; ``None`` means the CPU.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from skmamba._kernels import triton_available
+    >>> isinstance(triton_available("cpu"), bool)
+    True
     """
+    cuda = device is not None and torch.device(device).type == "cuda"
+    if not cuda and os.environ.get("TRITON_INTERPRET", "0") != "1":
+        return False
     try:
         import triton  # noqa: F401
     except ImportError:
         return False
-    if device is not None and torch.device(device).type == "cuda":
-        return True
-    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+    return True
+
+
+def _resolve(name, device, dtype):
+    """The implementation that runs backend setting ``name`` (already validated)."""
+    if name in ("reference", "torch"):
+        return name
+    if name == "numba":
+        numba_scan.check_usable(device, dtype)
+        return name
+    if name == "triton":
+        if not triton_available(device):
+            raise RuntimeError(
+                "selective_scan: backend='triton' needs the `triton` package and a CUDA "
+                f"tensor (got a tensor on {device}); install skmamba[gpu] and move the inputs "
+                "to CUDA, set TRITON_INTERPRET=1 to run the kernel in Triton's CPU "
+                "interpreter, or use backend='auto'"
+            )
+        return name
+    # "auto", and the deprecated "chunked", which was "auto" without Triton.
+    if device.type == "cpu":
+        if numba_scan.unavailable_reason(dtype) is None:
+            return "numba"
+        # warn_fallback <- _resolve <- selective_scan / resolve_backend <- the caller
+        numba_scan.warn_fallback(dtype, stacklevel=3)
+        return "torch"
+    if name == "auto" and device.type == "cuda" and triton_available(device):
+        return "triton"
+    return "torch"
+
+
+def resolve_backend(backend=None, device="cpu", dtype=torch.float32):
+    """The implementation :func:`selective_scan` runs for inputs on ``device`` of ``dtype``.
+
+    ``"auto"`` becomes ``"numba"`` on the CPU (``"torch"``, with a warning, when numba cannot
+    be imported or compiled), ``"triton"`` on CUDA when triton imports, and ``"torch"``
+    otherwise; it never picks the reference.
+
+    Parameters
+    ----------
+    backend : str, optional
+        A name from :data:`BACKENDS`; the current setting (:func:`get_scan_backend`) when
+        omitted.
+    device : str or torch.device, default="cpu"
+    dtype : torch.dtype, default=torch.float32
+        Input dtype (the numba kernels compile per compute dtype).
+
+    Returns
+    -------
+    str
+        ``"reference"``, ``"torch"``, ``"numba"`` or ``"triton"``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    RuntimeError
+        When the named backend cannot run there (numba off the CPU or not importable,
+        triton without CUDA or the interpreter).
+
+    Examples
+    --------
+    >>> from skmamba._kernels import numba_available, resolve_backend
+    >>> resolve_backend("reference")
+    'reference'
+    >>> resolve_backend("auto", "cpu") == ("numba" if numba_available() else "torch")
+    True
+    """
+    name = get_scan_backend() if backend is None else _check_name(backend, stacklevel=2)
+    return _resolve(name, torch.device(device), dtype)
 
 
 def _check_shape(name, t, shape):
@@ -102,23 +331,6 @@ def _validate(u, delta, A, B, C, D, z, delta_bias, initial_state):
             )
 
 
-def _resolve_backend(backend, device):
-    if backend not in BACKENDS:
-        raise ValueError(f"selective_scan: backend must be one of {BACKENDS}, got {backend!r}")
-    if backend == "auto":
-        return "triton" if device.type == "cuda" and triton_available(device) else (
-            "chunked" if device.type == "cpu" else "reference"
-        )
-    if backend == "triton" and not triton_available(device):
-        raise RuntimeError(
-            "selective_scan: backend='triton' needs the `triton` package and a CUDA tensor "
-            f"(got a tensor on {device}); install skmamba[gpu] and move the inputs to CUDA, "
-            "set TRITON_INTERPRET=1 to run the kernel in Triton's CPU interpreter, or use "
-            "backend='auto'"
-        )
-    return backend
-
-
 def selective_scan(
     u,
     delta,
@@ -131,7 +343,7 @@ def selective_scan(
     delta_softplus=False,
     return_last_state=False,
     initial_state=None,
-    backend="auto",
+    backend=None,
 ):
     r"""Mamba's selective scan (S6) with the semantics of mamba-ssm's ``selective_scan_fn``.
 
@@ -169,9 +381,15 @@ def selective_scan(
         into the last state is propagated.
     initial_state : torch.Tensor, optional
         Starting state (batch, dim, N); zeros when omitted. Receives a gradient.
-    backend : {"auto", "reference", "chunked", "triton"}, default="auto"
-        ``"auto"`` runs the Triton kernel on CUDA tensors and the chunked implementation on
-        CPU; ``"reference"`` is the plain sequential loop used as the test oracle.
+    backend : {"auto", "reference", "torch", "numba", "triton"}, optional
+        Implementation to run; the current setting of :func:`scan_backend` /
+        :func:`set_scan_backend` when omitted (``"auto"`` unless changed). ``"reference"`` is
+        the plain sequential loop used as the test oracle; ``"torch"`` the chunked scan on
+        torch operations (any device); ``"numba"`` the same design in fused compiled
+        kernels (CPU only); ``"triton"`` the fused Triton kernel (CUDA, or the CPU under
+        ``TRITON_INTERPRET=1``). ``"auto"`` picks numba on the CPU (torch, with a warning,
+        when numba cannot be used), triton on CUDA when it imports, and torch otherwise.
+        ``"chunked"`` is a deprecated alias (FutureWarning) of ``"auto"`` without Triton.
 
     Returns
     -------
@@ -180,6 +398,13 @@ def selective_scan(
     last_state : torch.Tensor
         Only with ``return_last_state=True``: shape (batch, dim, N), float32 (float64 for
         float64 input).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For inputs of the wrong shape, dtype or device, or an unknown backend name.
+    RuntimeError
+        When the requested backend cannot run the inputs (see :func:`resolve_backend`).
 
     Examples
     --------
@@ -190,19 +415,24 @@ def selective_scan(
     >>> B, C = torch.randn(2, 8, 10), torch.randn(2, 8, 10)
     >>> selective_scan(u, delta, A, B, C, delta_softplus=True).shape
     torch.Size([2, 4, 10])
+    >>> ref = selective_scan(u, delta, A, B, C, delta_softplus=True, backend="reference")
+    >>> torch.allclose(selective_scan(u, delta, A, B, C, delta_softplus=True), ref, atol=1e-5)
+    True
     """
+    # _check_name <- selective_scan <- the caller
+    name = get_scan_backend() if backend is None else _check_name(backend, stacklevel=2)
     _validate(u, delta, A, B, C, D, z, delta_bias, initial_state)
-    name = _resolve_backend(backend, u.device)
+    name = _resolve(name, u.device, u.dtype)
     kwargs = dict(
         D=D, z=z, delta_bias=delta_bias, delta_softplus=bool(delta_softplus),
         return_last_state=bool(return_last_state), initial_state=initial_state,
     )
     if name == "reference":
         return selective_scan_ref(u, delta, A, B, C, **kwargs)
-    if name == "chunked":
-        from .chunked import selective_scan_chunked
-
-        return selective_scan_chunked(u, delta, A, B, C, **kwargs)
+    if name == "numba":
+        return numba_scan.selective_scan_numba(u, delta, A, B, C, **kwargs)
+    if name == "torch":
+        return selective_scan_torch(u, delta, A, B, C, **kwargs)
     from .triton_scan import selective_scan_triton
 
     return selective_scan_triton(u, delta, A, B, C, **kwargs)

@@ -8,27 +8,9 @@ its only job is to be obviously correct.
 import torch
 import torch.nn.functional as F
 
-__all__ = ["selective_scan_ref", "expand_bc", "compute_dtype"]
+from ._common import bc_layout, compute_dtype
 
-
-def compute_dtype(dtype):
-    """Accumulation dtype: float64 stays float64 (for gradcheck), all else runs in float32."""
-    return torch.float64 if dtype == torch.float64 else torch.float32
-
-
-def expand_bc(M, dim):
-    """Bring B or C to a broadcastable form.
-
-    Returns ``(M, variable)``: for a fixed (dim, N) matrix ``M`` unchanged; for variable
-    (batch, N, L) or grouped (batch, G, N, L) input a (batch, dim, N, L) view in which channel
-    ``d`` reads group ``d // (dim // G)``.
-    """
-    if M.dim() == 2:
-        return M, False
-    if M.dim() == 3:
-        M = M.unsqueeze(1)
-    groups = M.shape[1]
-    return M.repeat_interleave(dim // groups, dim=1), True
+__all__ = ["selective_scan_ref"]
 
 
 def selective_scan_ref(
@@ -44,10 +26,33 @@ def selective_scan_ref(
     return_last_state=False,
     initial_state=None,
 ):
-    """Sequential selective scan with ``selective_scan_fn`` semantics.
+    """Sequential selective scan with ``selective_scan_fn`` semantics: the test oracle.
 
-    See :func:`skmamba._kernels.selective_scan` for the arguments. Inputs are assumed
-    validated. The state is accumulated in float32 (float64 for float64 input).
+    The same computation as ``selective_scan(..., backend="reference")``, without the
+    argument checks (inputs are assumed valid). The state is accumulated in float32
+    (float64 for float64 input).
+
+    Parameters
+    ----------
+    u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state, initial_state
+        As in :func:`skmamba._kernels.selective_scan`.
+
+    Returns
+    -------
+    out : torch.Tensor
+        (batch, dim, L) in the dtype of ``u``.
+    last_state : torch.Tensor
+        Only with ``return_last_state=True``: (batch, dim, N).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skmamba._kernels import selective_scan_ref
+    >>> u, delta = torch.randn(2, 4, 10), torch.rand(2, 4, 10)
+    >>> A, B, C = -torch.rand(4, 8), torch.randn(2, 8, 10), torch.randn(2, 8, 10)
+    >>> out, last = selective_scan_ref(u, delta, A, B, C, return_last_state=True)
+    >>> out.shape, last.shape
+    (torch.Size([2, 4, 10]), torch.Size([2, 4, 8]))
     """
     dtype_in = u.dtype
     ct = compute_dtype(dtype_in)
@@ -59,8 +64,10 @@ def selective_scan_ref(
         delta = F.softplus(delta)
     batch, dim, L = u.shape
     A = A.to(ct)
-    B, b_var = expand_bc(B.to(ct), dim)
-    C, c_var = expand_bc(C.to(ct), dim)
+    # Per-channel layout: fixed (dim, N), or (batch, dim, N, L) when variable or grouped.
+    B = bc_layout(B, dim, groups=dim, dtype=ct)
+    C = bc_layout(C, dim, groups=dim, dtype=ct)
+    b_var, c_var = B.dim() == 4, C.dim() == 4
 
     delta_a = torch.exp(torch.einsum("bdl,dn->bdln", delta, A))
     if b_var:

@@ -33,6 +33,7 @@ import os
 import torch
 
 from . import _triton_kernels as _k
+from ._common import bc_layout
 
 __all__ = ["selective_scan_triton", "pick_config"]
 
@@ -90,6 +91,12 @@ def pick_config(dim, N, L, d_align=None, interpret=None):
         the forward's chunk-end states), ``block_n`` (N padded to a power of two),
         ``block_d`` / ``block_d_bwd`` (channels per program) and ``num_warps`` /
         ``num_warps_bwd``.
+
+    Examples
+    --------
+    >>> from skmamba._kernels.triton_scan import pick_config
+    >>> pick_config(256, 16, 720, interpret=False)["block_n"]
+    16
     """
     if interpret is None:
         interpret = _interpreting()
@@ -114,13 +121,12 @@ def pick_config(dim, N, L, d_align=None, interpret=None):
     )
 
 
-def _bc_layout(M, batch, dim):
+def _bc_layout(M, dim):
     """Contiguous kernel layout of B or C: (M, variable, groups, channels per group)."""
+    M = bc_layout(M, dim).contiguous()
     if M.dim() == 2:
-        return M.contiguous(), False, 1, dim
-    M4 = M.unsqueeze(1) if M.dim() == 3 else M
-    groups = M4.shape[1]
-    return M4.contiguous(), True, groups, dim // groups
+        return M, False, 1, dim
+    return M, True, M.shape[1], dim // M.shape[1]
 
 
 def _check_config(cfg, dim, d_align):
@@ -144,8 +150,8 @@ class _SelectiveScanTriton(torch.autograd.Function):
         u = u.contiguous()
         delta = delta.contiguous()
         A_c = A.contiguous()
-        B_c, b_var, G_B, dpg_B = _bc_layout(B, batch, dim)
-        C_c, c_var, G_C, dpg_C = _bc_layout(C, batch, dim)
+        B_c, b_var, G_B, dpg_B = _bc_layout(B, dim)
+        C_c, c_var, G_C, dpg_C = _bc_layout(C, dim)
         D_c = D.contiguous() if D is not None else None
         z_c = z.contiguous() if z is not None else None
         bias_c = delta_bias.contiguous() if delta_bias is not None else None
@@ -158,12 +164,12 @@ class _SelectiveScanTriton(torch.autograd.Function):
             cfg.update(config)
         cfg["block_n"] = max(cfg["block_n"], _next_pow2(N))
         _check_config(cfg, dim, d_align)
-        nchunks = triton_cdiv(L, cfg["block_l"])
+        nchunks = _cdiv(L, cfg["block_l"])
 
         out = torch.empty_like(u)
         states = torch.empty(batch, dim, nchunks, N, device=u.device, dtype=torch.float32)
         if out.numel():
-            grid = (batch, triton_cdiv(dim, cfg["block_d"]))
+            grid = (batch, _cdiv(dim, cfg["block_d"]))
             with _on_device(u):
                 _k._fwd_kernel[grid](
                     u, delta, A_c, B_c, C_c, _or(D_c, u), _or(z_c, u), _or(bias_c, u),
@@ -213,7 +219,7 @@ class _SelectiveScanTriton(torch.autograd.Function):
         ddelta = torch.empty_like(delta)
         dz = torch.empty_like(z) if z is not None else None
         block_d = cfg["block_d_bwd"]
-        ndblk = triton_cdiv(dim, block_d)
+        ndblk = _cdiv(dim, block_d)
         dA_p = torch.empty(batch, dim, N, device=dev, dtype=f32)
         if m["b_var"]:
             dB_p = torch.empty(m["dpg_B"] // block_d, batch, m["G_B"], N, L, device=dev,
@@ -272,7 +278,7 @@ def _or(t, fallback):
     return fallback if t is None else t
 
 
-def triton_cdiv(a, b):
+def _cdiv(a, b):
     return -(-a // b)
 
 
@@ -327,6 +333,20 @@ def selective_scan_triton(
         (batch, dim, L), dtype of ``u``.
     last_state : torch.Tensor
         Only with ``return_last_state=True``.
+
+    Examples
+    --------
+    Runs where :func:`~skmamba._kernels.triton_available` says so (CUDA, or the CPU under
+    ``TRITON_INTERPRET=1``):
+
+    >>> import torch
+    >>> from skmamba._kernels import triton_available
+    >>> device = "cuda" if torch.cuda.is_available() else "cpu"
+    >>> if triton_available(device):
+    ...     from skmamba._kernels.triton_scan import selective_scan_triton
+    ...     u, delta = torch.randn(2, 4, 10, device=device), torch.rand(2, 4, 10, device=device)
+    ...     A, B = -torch.rand(4, 8, device=device), torch.randn(2, 8, 10, device=device)
+    ...     assert selective_scan_triton(u, delta, A, B, B).shape == (2, 4, 10)
     """
     out, last_state = _SelectiveScanTriton.apply(
         u, delta, A, B, C, D, z, delta_bias, initial_state, bool(delta_softplus), config

@@ -1,37 +1,35 @@
-"""CPU selective scan (chunked backend) against the sequential reference.
+"""CPU backends of the selective scan, ``"torch"`` and ``"numba"``, against the reference.
 
-Both implementations of the chunked backend are tested: the fused numba kernels (the default
-when numba works) and the pure-torch fallback. Each is compared with the float64 reference,
-output, last state and every gradient, over a grid of small cases that covers ragged and
-single-step L, several chunks, fixed, variable, grouped and mixed B/C, and every optional
-input; gradcheck runs in float64 for the reference and both implementations.
+Each backend is compared with the float64 reference, output, last state and every gradient,
+over a grid of small cases that covers ragged and single-step L, several chunks, fixed,
+variable, grouped and mixed B/C, and every optional input; gradcheck runs in float64 for the
+reference and both backends. Backend selection and dispatch are tested in
+``test_interface.py``.
 """
 
 import functools
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 from conftest import assert_close, leaves, make_case, run_scan
 
-from skmamba._kernels import chunked, selective_scan
-from skmamba._kernels.chunked import fused_available, selective_scan_chunked
+from skmamba._kernels import numba_available, selective_scan
+from skmamba._kernels.numba_scan import selective_scan_numba
 from skmamba._kernels.reference import selective_scan_ref
+from skmamba._kernels.torch_scan import selective_scan_torch
 
 make_case = functools.partial(make_case, device="cpu")
 
-FUSED = fused_available(torch.float32) and fused_available(torch.float64)
-needs_fused = pytest.mark.skipif(not FUSED, reason="numba kernels unavailable")
+NUMBA = numba_available(torch.float32) and numba_available(torch.float64)
+needs_numba = pytest.mark.skipif(not NUMBA, reason="numba kernels unavailable")
 
 # chunk=4 gives several chunks, and a ragged last one, at test sizes.
 PATHS = {
-    "torch": functools.partial(selective_scan_chunked, fused=False, chunk=4),
-    "fused": functools.partial(selective_scan_chunked, fused=True, chunk=4),
+    "torch": functools.partial(selective_scan_torch, chunk=4),
+    "numba": functools.partial(selective_scan_numba, chunk=4),
 }
-PATH_PARAMS = [pytest.param("torch"), pytest.param("fused", marks=needs_fused)]
+PATH_PARAMS = [pytest.param("torch"), pytest.param("numba", marks=needs_numba)]
 
 # float32 against float64: the differences are float32 rounding (observed <= 3e-6).
 TOL = dict(rtol=1e-4, atol=2e-5)
@@ -98,9 +96,9 @@ def test_matches_reference(path, kwargs, grad_out, grad_last):
 
 
 @pytest.mark.parametrize("path", PATH_PARAMS)
-def test_default_chunk(path):
-    # L spans several default-sized chunks (64 torch, 16 fused) with a ragged end.
-    fn = functools.partial(selective_scan_chunked, fused=path == "fused")
+def test_default_chunk_through_the_interface(path):
+    # L spans several default-sized chunks (64 torch, 16 numba) with a ragged end.
+    fn = functools.partial(selective_scan, backend=path)
     check(path, make_case(1, 4, 150, 4, B_form="grouped", C_form="grouped", groups=2,
                           seed=1), fn=fn)
 
@@ -122,12 +120,12 @@ def test_non_contiguous_inputs(path):
 GRADCHECK_FNS = {
     "reference": selective_scan_ref,
     "torch": PATHS["torch"],
-    "fused": PATHS["fused"],
+    "numba": PATHS["numba"],
 }
 
 
 @pytest.mark.parametrize("name", ["reference", "torch",
-                                  pytest.param("fused", marks=needs_fused)])
+                                  pytest.param("numba", marks=needs_numba)])
 @pytest.mark.parametrize("forms", [("grouped", "grouped", 2), ("fixed", "variable", 1)],
                          ids=["grouped-G2", "fixedB-variableC"])
 def test_gradcheck_float64(name, forms):
@@ -187,19 +185,19 @@ def test_softplus_tails(path):
     check(path, make_case(1, 4, 12, 4, delta_range=(-40.0, 30.0), softplus=True, seed=4))
 
 
-@needs_fused
+@needs_numba
 def test_float32_decay_accuracy():
     # u = 0, h0 = 1, N = 1, L = 1: the last state is exp(delta * A) alone, over the whole
     # range the kernels' own exp2 must cover, [-130, 0] nats and a bit of positive.
-    from skmamba._kernels import _cpu_fused
+    from skmamba._kernels import _numba_kernels
 
     z = np.concatenate([-np.geomspace(1e-6, 130.0, 4000), [0.0, 1e-3, 0.5, 5.0]])
     dim = z.size
     dl = np.full((1, dim, 1), 0.5, np.float32)
     A = (2.0 * z).astype(np.float32).reshape(dim, 1)
     ones = np.ones((1, dim, 1), np.float32)
-    _, _, h = _cpu_fused.fused_forward(np.zeros_like(dl), dl, A, ones.reshape(dim, 1),
-                                       ones.reshape(dim, 1), ones.reshape(1, dim, 1))
+    _, _, h = _numba_kernels.fused_forward(np.zeros_like(dl), dl, A, ones.reshape(dim, 1),
+                                           ones.reshape(dim, 1), ones.reshape(1, dim, 1))
     got = h.reshape(-1).astype(np.float64)
     want = np.exp(dl.reshape(-1).astype(np.float64) * A.reshape(-1).astype(np.float64))
     normal = want > 1.2e-38
@@ -220,28 +218,28 @@ def test_backward_is_deterministic(path):
         assert torch.equal(first[2][name], second[2][name]), name
 
 
-@needs_fused
+@needs_numba
 @pytest.mark.parametrize("forms", [("grouped", "grouped"), ("fixed", "fixed")])
-def test_fused_threads_do_not_change_results(forms):
+def test_numba_threads_do_not_change_results(forms):
     # The batch is split over Python threads; each row is computed alone and partials are
     # summed in a fixed order, so the thread count cannot change a bit.
     case = make_case(5, 8, 11, 4, B_form=forms[0], C_form=forms[1], groups=2, seed=6)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        one = run_scan(PATHS["fused"], case, leaves(case))
+        one = run_scan(PATHS["numba"], case, leaves(case))
         torch.set_num_threads(2)
-        two = run_scan(PATHS["fused"], case, leaves(case))
+        two = run_scan(PATHS["numba"], case, leaves(case))
     finally:
         torch.set_num_threads(before)
     for a, b in zip((one[0], one[1], *one[2].values()), (two[0], two[1], *two[2].values())):
         assert torch.equal(a, b)
 
 
-@needs_fused
-def test_fused_block_and_chunk_sizes_agree():
+@needs_numba
+def test_numba_block_and_chunk_sizes_agree():
     # Several channel blocks per group and an uneven chunking against the defaults.
-    from skmamba._kernels import _cpu_fused
+    from skmamba._kernels import _numba_kernels
 
     rng = np.random.default_rng(0)
     batch, dim, L, N = 2, 10, 13, 3
@@ -255,115 +253,41 @@ def test_fused_block_and_chunk_sizes_agree():
     dlast = rng.standard_normal((batch, dim, N))
     results = []
     for chunk, block in ((16, 256), (5, 3), (1, 1)):
-        y, ckpt, hlast = _cpu_fused.fused_forward(u, dl, A, B, C, h0, chunk=chunk, block=block)
-        grads = _cpu_fused.fused_backward(u, dl, A, B, C, ckpt, dy, dlast, chunk=chunk,
-                                          block=block)
+        y, ckpt, hlast = _numba_kernels.fused_forward(u, dl, A, B, C, h0, chunk=chunk,
+                                                      block=block)
+        grads = _numba_kernels.fused_backward(u, dl, A, B, C, ckpt, dy, dlast, chunk=chunk,
+                                              block=block)
         results.append((y, hlast, *grads))
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-# --------------------------------------------------------------------------------------
-# Dispatch, fallback and errors
-# --------------------------------------------------------------------------------------
 def _args(case):
     return [case[n] for n in ("u", "delta", "A", "B", "C")]
 
 
-@needs_fused
-def test_auto_backend_on_cpu_is_the_fused_scan():
+@needs_numba
+def test_numba_inference_skips_checkpoints_bit_identically():
     case = make_case(2, 4, 9, 4, seed=9)
     kw = dict(D=case["D"], z=case["z"], delta_bias=case["delta_bias"], delta_softplus=True)
     with torch.no_grad():
-        auto = selective_scan(*_args(case), **kw)
-        chunked_out = selective_scan(*_args(case), backend="chunked", **kw)
-        fused = selective_scan_chunked(*_args(case), fused=True, **kw)
-    assert torch.equal(auto, fused) and torch.equal(chunked_out, fused)
-    assert auto.is_contiguous()
+        numba_out = selective_scan_numba(*_args(case), **kw)
+    assert numba_out.is_contiguous()
     # Inference skips the checkpoints; the output must not change by a bit.
-    graph = selective_scan_chunked(*(t.clone().requires_grad_() for t in _args(case)),
-                                   fused=True, **kw)
-    assert torch.equal(graph.detach(), fused)
-    torch.testing.assert_close(auto, selective_scan_ref(*_args(case), **kw), rtol=1e-5,
+    graph = selective_scan_numba(*(t.clone().requires_grad_() for t in _args(case)), **kw)
+    assert torch.equal(graph.detach(), numba_out)
+    torch.testing.assert_close(numba_out, selective_scan_ref(*_args(case), **kw), rtol=1e-5,
                                atol=1e-5)
 
 
-@needs_fused
-def test_fused_detects_in_place_changes():
+@needs_numba
+def test_numba_detects_in_place_changes():
     # The kernels keep the inputs (not copies) for backward; autograd must notice edits.
     case = make_case(1, 4, 5, 4, seed=10)
     u = case["u"].clone().requires_grad_()
     x = u * 1.0
-    out = selective_scan_chunked(x, *_args(case)[1:], fused=True)
+    out = selective_scan_numba(x, *_args(case)[1:])
     x.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.sum().backward()
-
-
-def test_numba_failure_falls_back_to_torch(monkeypatch):
-    def broken():
-        raise ImportError("no numba here")
-
-    monkeypatch.setattr(chunked, "_fused_kernels", broken)
-    monkeypatch.setattr(chunked, "_FUSED_OK", {})
-    case = make_case(1, 4, 6, 4, seed=11)
-    with pytest.warns(RuntimeWarning, match="numba selective-scan kernels are unavailable"):
-        got = selective_scan(*_args(case), backend="chunked", delta_softplus=True)
-    want = selective_scan_chunked(*_args(case), fused=False, delta_softplus=True)
-    assert torch.equal(got, want)
-    with pytest.raises(RuntimeError, match="fused=True needs"):
-        selective_scan_chunked(*_args(case), fused=True)
-
-
-def test_package_works_without_numba():
-    code = (
-        "import sys, warnings; sys.modules['numba'] = None\n"
-        "import torch\n"
-        "from skmamba._kernels import selective_scan\n"
-        "u = torch.randn(1, 2, 5)\n"
-        "with warnings.catch_warnings(record=True) as w:\n"
-        "    warnings.simplefilter('always')\n"
-        "    y = selective_scan(u, u.abs(), -torch.ones(2, 3), torch.randn(1, 3, 5),\n"
-        "                       torch.randn(1, 3, 5))\n"
-        "assert y.shape == (1, 2, 5) and torch.isfinite(y).all()\n"
-        "assert any('unavailable' in str(x.message) for x in w)\n"
-    )
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         timeout=120)
-    assert res.returncode == 0, res.stderr[-2000:]
-
-
-@pytest.mark.parametrize("name, change, match", [
-    ("delta", lambda c: c["delta"][..., :-1], "`delta`"),
-    ("A", lambda c: c["A"][:-1], "`A`"),
-    ("B", lambda c: c["B"][..., :-1], "`B`"),
-    ("C", lambda c: c["C"][:, :-1], "`C`"),
-    ("D", lambda c: c["D"][:-1], "`D`"),
-    ("z", lambda c: c["z"][:, :-1], "`z`"),
-    ("delta_bias", lambda c: c["delta_bias"][:-1], "`delta_bias`"),
-    ("initial_state", lambda c: c["initial_state"][..., :-1], "`initial_state`"),
-])
-def test_wrong_shape_names_the_argument(name, change, match):
-    case = make_case(2, 4, 6, 4, seed=12)
-    case[name] = change(case)
-    kw = {k: case[k] for k in ("D", "z", "delta_bias", "initial_state")}
-    with pytest.raises(ValueError, match=match):
-        selective_scan(*_args(case), **kw)
-
-
-def test_groups_must_divide_dim():
-    case = make_case(1, 4, 5, 4, B_form="grouped", groups=3, seed=13)
-    with pytest.raises(ValueError, match="must divide"):
-        selective_scan(*_args(case))
-
-
-def test_unknown_backend_and_unavailable_triton(monkeypatch):
-    case = make_case(1, 4, 5, 4, seed=14)
-    with pytest.raises(ValueError, match="backend must be one of"):
-        selective_scan(*_args(case), backend="cuda")
-    # Without the interpreter switch, Triton cannot run CPU tensors.
-    monkeypatch.setenv("TRITON_INTERPRET", "0")
-    with pytest.raises(RuntimeError, match="backend='triton' needs"):
-        selective_scan(*_args(case), backend="triton")

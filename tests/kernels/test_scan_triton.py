@@ -26,7 +26,7 @@ triton = pytest.importorskip("triton")
 from conftest import (  # noqa: E402  (tests/kernels/conftest.py: shared scan test inputs)
     assert_close as _assert_close, leaves as _leaves, make_case, run_scan as _run,
 )
-from skmamba._kernels import selective_scan  # noqa: E402
+from skmamba._kernels import resolve_backend, scan_backend, selective_scan  # noqa: E402
 from skmamba._kernels import _triton_kernels as _k  # noqa: E402
 from skmamba._kernels.reference import selective_scan_ref  # noqa: E402
 from skmamba._kernels.triton_scan import pick_config, selective_scan_triton  # noqa: E402
@@ -234,6 +234,11 @@ def test_dispatch_through_interface():
     got = selective_scan(*args, backend="triton", **kw)
     want = selective_scan_ref(*args, **kw)
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    with scan_backend("triton"):
+        assert resolve_backend(device=DEVICE) == "triton"
+        assert torch.equal(selective_scan(*args, **kw), got)
+    # "auto" takes Triton on CUDA only; CPU tensors (the interpreter) go to numba or torch.
+    assert (resolve_backend("auto", DEVICE) == "triton") == (DEVICE == "cuda")
 
 
 def test_bad_config_is_rejected():

@@ -1,4 +1,4 @@
-"""The Mamba block: recurrent steps agree with the parallel pass; mamba-ssm initialisation."""
+"""The Mamba block: the parallel pass equals a step-by-step recurrence; mamba-ssm initialisation."""
 
 import math
 
@@ -6,23 +6,55 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from skmamba._kernels import numba_available, scan_backend
 from skmamba._nn.layers import Mamba
 
 
-@pytest.mark.parametrize("backend", ["reference", "auto"])
-@pytest.mark.parametrize("d_conv, expand", [(4, 2), (2, 1)])
-def test_step_over_sequence_equals_forward(backend, d_conv, expand):
+def recurrent_forward(m, hidden):
+    """``m(hidden)`` computed one time step at a time from the module's weights.
+
+    An independent restatement of the block: a rolling window of the last ``d_conv`` inputs
+    for the causal depthwise convolution and an explicit (batch, d_inner, d_state) state for
+    the recurrence, so that it checks the layer's wiring (projections, split, causal
+    convolution, gate) as well as the scan.
+    """
+    batch, L, _ = hidden.shape
+    conv_state = hidden.new_zeros(batch, m.d_inner, m.d_conv)
+    ssm_state = hidden.new_zeros(batch, m.d_inner, m.d_state, dtype=torch.float32)
+    A = -torch.exp(m.A_log.float())
+    outs = []
+    for t in range(L):
+        x, z = m.in_proj(hidden[:, t]).chunk(2, dim=-1)
+        conv_state = torch.cat([conv_state[..., 1:], x.unsqueeze(-1)], dim=-1)
+        x = (conv_state * m.conv1d.weight[:, 0, :]).sum(-1)
+        if m.conv1d.bias is not None:
+            x = x + m.conv1d.bias
+        x = F.silu(x)
+        dt, B, C = torch.split(m.x_proj(x), [m.dt_rank, m.d_state, m.d_state], dim=-1)
+        dt = F.softplus(m.dt_proj(dt).float())
+        decay = torch.exp(dt.unsqueeze(-1) * A)
+        ssm_state = decay * ssm_state + (dt * x.float()).unsqueeze(-1) * B.float().unsqueeze(1)
+        y = (ssm_state * C.float().unsqueeze(1)).sum(-1) + m.D.float() * x.float()
+        y = (y * F.silu(z.float())).to(hidden.dtype)
+        outs.append(m.out_proj(y))
+    return torch.stack(outs, dim=1)
+
+
+@pytest.mark.parametrize("backend", [
+    "reference", "torch", "auto",
+    pytest.param("numba", marks=pytest.mark.skipif(not numba_available(),
+                                                   reason="numba kernels unavailable")),
+])
+@pytest.mark.parametrize("d_conv, expand, conv_bias", [(4, 2, True), (2, 1, False)])
+def test_forward_equals_step_by_step_recurrence(backend, d_conv, expand, conv_bias):
     torch.manual_seed(0)
-    m = Mamba(d_model=12, d_state=4, d_conv=d_conv, expand=expand, scan_backend=backend)
+    m = Mamba(d_model=12, d_state=4, d_conv=d_conv, expand=expand, conv_bias=conv_bias)
     x = torch.randn(3, 9, 12)
     with torch.no_grad():
-        full = m(x)
-        state = m.allocate_state(3)
-        steps = []
-        for t in range(x.shape[1]):
-            out, state = m.step(x[:, t], state)
-            steps.append(out)
-    torch.testing.assert_close(torch.stack(steps, dim=1), full, rtol=1e-4, atol=1e-5)
+        with scan_backend(backend):
+            full = m(x)
+        steps = recurrent_forward(m, x)
+    torch.testing.assert_close(steps, full, rtol=1e-4, atol=1e-5)
 
 
 def test_dt_bias_init_range():
@@ -52,3 +84,8 @@ def test_A_log_and_D_init():
     torch.testing.assert_close(m.D.detach(), torch.ones(16))
     assert m.A_log._no_weight_decay and m.D._no_weight_decay
     assert m.dt_rank == math.ceil(8 / 16)
+
+
+def test_backend_is_not_a_layer_argument():
+    with pytest.raises(TypeError):
+        Mamba(d_model=8, scan_backend="reference")

@@ -39,8 +39,13 @@ class Mamba(nn.Module):
         Bias in the depthwise convolution.
     bias : bool, default=False
         Bias in ``in_proj`` and ``out_proj``.
-    scan_backend : str, default="auto"
-        Passed to :func:`~skmamba._kernels.selective_scan`.
+
+    Notes
+    -----
+    The scan backend is not a parameter: the layer calls
+    :func:`~skmamba._kernels.selective_scan` without one, so the current setting applies
+    (``"auto"`` unless changed with :func:`~skmamba._kernels.scan_backend` or
+    :func:`~skmamba._kernels.set_scan_backend`).
 
     Examples
     --------
@@ -48,6 +53,10 @@ class Mamba(nn.Module):
     >>> from skmamba._nn.layers import Mamba
     >>> m = Mamba(d_model=8, d_state=4)
     >>> m(torch.randn(2, 5, 8)).shape
+    torch.Size([2, 5, 8])
+    >>> from skmamba._kernels import scan_backend
+    >>> with scan_backend("reference"):
+    ...     m(torch.randn(2, 5, 8)).shape
     torch.Size([2, 5, 8])
     """
 
@@ -63,7 +72,6 @@ class Mamba(nn.Module):
         dt_init_floor=1e-4,
         conv_bias=True,
         bias=False,
-        scan_backend="auto",
     ):
         super().__init__()
         self.d_model = d_model
@@ -71,7 +79,6 @@ class Mamba(nn.Module):
         self.d_conv = d_conv
         self.d_inner = int(expand * d_model)
         self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else int(dt_rank)
-        self.scan_backend = scan_backend
 
         self.in_proj = nn.Linear(d_model, 2 * self.d_inner, bias=bias)
         self.conv1d = nn.Conv1d(
@@ -100,19 +107,15 @@ class Mamba(nn.Module):
         self.D = nn.Parameter(torch.ones(self.d_inner))
         self.D._no_weight_decay = True
 
-    def _ssm_params(self, x):
-        """Project the convolved branch (..., d_inner) to raw dt (..., d_inner), B, C."""
-        x_dbl = self.x_proj(x)
-        dt, B, C = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=-1)
-        return F.linear(dt, self.dt_proj.weight), B, C
-
     def forward(self, hidden):
         """Map (batch, L, d_model) to (batch, L, d_model)."""
         L = hidden.shape[1]
         xz = self.in_proj(hidden).transpose(1, 2)
         x, z = xz.chunk(2, dim=1)
         x = F.silu(self.conv1d(x)[..., :L])
-        dt, B, C = self._ssm_params(x.transpose(1, 2))
+        x_dbl = self.x_proj(x.transpose(1, 2))
+        dt, B, C = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=-1)
+        dt = F.linear(dt, self.dt_proj.weight)
         y = selective_scan(
             x.contiguous(),
             dt.transpose(1, 2).contiguous(),
@@ -123,48 +126,5 @@ class Mamba(nn.Module):
             z=z.contiguous(),
             delta_bias=self.dt_proj.bias.float(),
             delta_softplus=True,
-            backend=self.scan_backend,
         )
         return self.out_proj(y.transpose(1, 2))
-
-    def allocate_state(self, batch, device=None, dtype=torch.float32):
-        """Zero (conv_state, ssm_state) for :meth:`step`: (batch, d_inner, d_conv) and
-        (batch, d_inner, d_state)."""
-        device = device if device is not None else self.A_log.device
-        return (
-            torch.zeros(batch, self.d_inner, self.d_conv, device=device, dtype=dtype),
-            torch.zeros(batch, self.d_inner, self.d_state, device=device, dtype=torch.float32),
-        )
-
-    def step(self, hidden, state):
-        """One recurrent step for autoregressive use.
-
-        Parameters
-        ----------
-        hidden : torch.Tensor
-            Shape (batch, d_model), the next input.
-        state : tuple of torch.Tensor
-            ``(conv_state, ssm_state)`` from :meth:`allocate_state` or a previous step.
-
-        Returns
-        -------
-        out : torch.Tensor
-            Shape (batch, d_model); equals row t of :meth:`forward` on the whole sequence.
-        state : tuple of torch.Tensor
-            The updated state (new tensors; the inputs are not modified).
-        """
-        conv_state, ssm_state = state
-        x, z = self.in_proj(hidden).chunk(2, dim=-1)
-        conv_state = torch.cat([conv_state[..., 1:], x.unsqueeze(-1)], dim=-1)
-        x = (conv_state * self.conv1d.weight[:, 0, :]).sum(-1)
-        if self.conv1d.bias is not None:
-            x = x + self.conv1d.bias
-        x = F.silu(x)
-        dt, B, C = self._ssm_params(x)
-        dt = F.softplus(dt.float() + self.dt_proj.bias.float())
-        A = -torch.exp(self.A_log.float())
-        decay = torch.exp(dt.unsqueeze(-1) * A)
-        ssm_state = decay * ssm_state + (dt * x.float()).unsqueeze(-1) * B.float().unsqueeze(1)
-        y = (ssm_state * C.float().unsqueeze(1)).sum(-1) + self.D.float() * x.float()
-        y = (y * F.silu(z.float())).to(hidden.dtype)
-        return self.out_proj(y), (conv_state, ssm_state)

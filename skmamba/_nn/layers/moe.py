@@ -51,8 +51,6 @@ class MambaExpert(nn.Module):
         also overwrites Mamba's step-size bias (initial steps near softplus(0) = 0.69
         instead of log-uniform in [1e-3, 1e-1]), i.e. short memory. ``"mamba"`` keeps the
         standard mamba-ssm initialisation.
-    scan_backend : str, default="auto"
-        Selective-scan backend.
 
     Examples
     --------
@@ -62,15 +60,13 @@ class MambaExpert(nn.Module):
     torch.Size([2, 12, 16])
     """
 
-    def __init__(self, d_model, d_state=8, d_conv=4, expand=2, residual=False, init="uniform",
-                 scan_backend="auto"):
+    def __init__(self, d_model, d_state=8, d_conv=4, expand=2, residual=False, init="uniform"):
         super().__init__()
         if init not in ("uniform", "mamba"):
             raise ValueError(f"MambaExpert: init must be 'uniform' or 'mamba', got {init!r}")
         self.residual = residual
         self.norm = nn.RMSNorm(d_model) if residual else nn.Identity()
-        self.mamba = Mamba(d_model, d_state=d_state, d_conv=d_conv, expand=expand,
-                           scan_backend=scan_backend)
+        self.mamba = Mamba(d_model, d_state=d_state, d_conv=d_conv, expand=expand)
         if init == "uniform":
             for m in self.mamba.modules():
                 if isinstance(m, (nn.Linear, nn.Conv1d)):

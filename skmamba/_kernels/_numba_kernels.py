@@ -3,7 +3,8 @@
 The kernels run the recurrence ``h_t = exp(delta_t A) h_{t-1} + delta_t u_t B_t``,
 ``y_t = C_t . h_t`` and its reverse-mode adjoint without materialising any (batch, dim, L, N)
 tensor. Bias, softplus, the ``D`` skip and the ``silu(z)`` gate are left to torch autograd by
-the caller (:mod:`skmamba._kernels.chunked`).
+the caller (:mod:`skmamba._kernels.numba_scan`, the ``"numba"`` backend), which imports this
+module, and with it numba, only when the backend first runs.
 
 Layout. A fused CPU scan is bound by computing ``exp``, not by memory, so the arithmetic is
 laid out for SIMD: the state of a block of channels is held as ``(N, channels)`` and the
@@ -37,7 +38,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-__all__ = ["fused_forward", "fused_backward", "warm_up", "LOG2E", "CHUNK", "BLOCK"]
+__all__ = ["fused_forward", "fused_backward", "warm_up", "CHUNK", "BLOCK"]
 
 LOG2E = 1.4426950408889634
 # Steps between stored states (the checkpoints then hold as many values as one sequence
