@@ -16,7 +16,7 @@ import skmamba.estimators
 from skmamba.estimators import SMambaForecaster
 from skmamba.estimators._calendar import calendar_features
 
-FORECASTERS = [getattr(skmamba.estimators, name) for name in skmamba.estimators.__all__]
+FORECASTERS = list(skmamba.estimators.MODELS.values())
 REPO = Path(__file__).resolve().parents[2]
 
 

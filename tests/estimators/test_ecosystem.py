@@ -36,7 +36,7 @@ from skmamba.estimators import (
     TimeStarMambaForecaster,
 )
 
-FORECASTERS = [getattr(skmamba.estimators, name) for name in skmamba.estimators.__all__]
+FORECASTERS = list(skmamba.estimators.MODELS.values())
 
 
 def tiny(cls, **overrides):
