@@ -90,6 +90,10 @@ class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
     # The forecaster keeps its own context (``_cur_y``), so sktime need not store a second
     # copy; setting this explicitly also silences sktime's warning about its future default.
     _config = {"remember_data": False}
+    # sktime creates these only when remember_data is on at construction; a user may still
+    # switch it on later with set_config, and sktime then expects them to exist.
+    _y = None
+    _X = None
 
     # Fine-tuning epochs of update(update_params=True), capped by max_epochs.
     _update_epochs = 2
