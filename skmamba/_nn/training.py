@@ -8,12 +8,14 @@ history. Nothing here knows about pandas, sktime or indices.
 import contextlib
 import copy
 import math
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from tqdm import tqdm
 
 __all__ = [
     "GRAD_CLIP_NORM",
@@ -35,6 +37,13 @@ __all__ = [
 #: Library does not clip; with Adam the update size is nearly invariant to the gradient scale,
 #: so clipping only matters on the rare exploding batches it is there to tame.
 GRAD_CLIP_NORM = 1.0
+
+#: Where :func:`train_network` draws its progress bars; None means ``sys.stderr`` at the time
+#: of the call. Bars are drawn only when this stream is a terminal (its ``isatty()`` is true).
+PROGRESS_FILE = None
+
+#: Epochs with more batches than this also get an inner progress bar over their batches.
+BATCH_BAR_MIN_BATCHES = 50
 
 LOSSES = ("mse", "mae", "huber", "mse+mae")
 OPTIMIZERS = ("adam", "adamw")
@@ -395,6 +404,74 @@ def _diverged(what, epoch, lr, detail=""):
     )
 
 
+class _Progress:
+    """The reporting of :func:`train_network`; it never touches the numbers or the RNG.
+
+    ``verbose >= 1`` draws a bar over the epochs (latest losses and lr as postfix), and
+    for epochs of more than :data:`BATCH_BAR_MIN_BATCHES` batches an inner bar over the
+    batches, but only when :data:`PROGRESS_FILE` (default ``sys.stderr``) is a terminal.
+    ``verbose >= 2`` also writes one line per epoch to stdout, terminal or not.
+    """
+
+    def __init__(self, verbose, max_epochs, n_batches):
+        level = int(verbose or 0)
+        self.file = sys.stderr if PROGRESS_FILE is None else PROGRESS_FILE
+        isatty = getattr(self.file, "isatty", None)
+        self.bars = level >= 1 and isatty is not None and bool(isatty())
+        self.lines = level >= 2
+        self.max_epochs = max_epochs
+        self.batch_bars = self.bars and n_batches > BATCH_BAR_MIN_BATCHES
+        self.n_batches = n_batches
+        self.epoch_bar = self.batch_bar = None
+        if self.bars:
+            self.epoch_bar = tqdm(total=max_epochs, desc="training", unit="epoch",
+                                  file=self.file, dynamic_ncols=True)
+
+    def start_epoch(self, epoch):
+        if self.batch_bars:
+            self.batch_bar = tqdm(total=self.n_batches, desc=f"epoch {epoch}", unit="batch",
+                                  leave=False, file=self.file, dynamic_ncols=True)
+
+    def batch_done(self, running_loss):
+        if self.batch_bar is not None:
+            self.batch_bar.set_postfix({"loss": f"{running_loss:.4g}"}, refresh=False)
+            self.batch_bar.update(1)
+
+    def epoch_done(self, record):
+        self._close_batch_bar()
+        epoch, train_loss, val_loss, lr = (
+            record["epoch"], record["train_loss"], record["val_loss"], record["lr"])
+        if self.epoch_bar is not None:
+            postfix = {"train_loss": f"{train_loss:.4g}"}
+            if val_loss is not None:
+                postfix["val_loss"] = f"{val_loss:.4g}"
+            postfix["lr"] = f"{lr:.3g}"
+            self.epoch_bar.set_postfix(postfix, refresh=False)
+            self.epoch_bar.update(1)
+        if self.lines:
+            val_txt = "" if val_loss is None else f"  val_loss {val_loss:.6g}"
+            self.write(
+                f"epoch {epoch}/{self.max_epochs}  train_loss {train_loss:.6g}{val_txt}  "
+                f"lr {lr:.3g}  {record['seconds']:.1f}s"
+            )
+
+    def write(self, message):
+        if self.bars or self.lines:
+            tqdm.write(message, file=sys.stdout)
+            sys.stdout.flush()
+
+    def _close_batch_bar(self):
+        if self.batch_bar is not None:
+            self.batch_bar.close()
+            self.batch_bar = None
+
+    def close(self):
+        self._close_batch_bar()
+        if self.epoch_bar is not None:
+            self.epoch_bar.close()
+            self.epoch_bar = None
+
+
 def train_network(network, windows, train_starts, val_starts=None, *, options,
                   generator=None):
     """Train ``network`` in place on windows of a series.
@@ -404,6 +481,14 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
     validation windows (when any), then multiplies the learning rate by ``lr_decay``. With
     validation, the weights of the epoch with the lowest validation loss are restored at the
     end, and training stops after ``patience`` epochs without improvement.
+
+    Progress is reported by ``options.verbose``, without changing the training in any way:
+    0 is silent; 1 draws a :mod:`tqdm` bar over the epochs with the latest train loss,
+    validation loss and learning rate (and, for epochs of more than
+    :data:`BATCH_BAR_MIN_BATCHES` batches, an inner bar over the batches with the running
+    loss), but only when :data:`PROGRESS_FILE` (default ``sys.stderr``) is a terminal, so
+    CI logs stay clean; 2 also writes one line per epoch (losses, learning rate, seconds)
+    and the early-stopping notice to stdout, terminal or not.
 
     Parameters
     ----------
@@ -451,7 +536,7 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
     """
     loss_fn = options.make_loss()
     max_epochs, batch_size = int(options.max_epochs), int(options.batch_size)
-    patience, verbose, clip_norm = options.patience, options.verbose, options.clip_norm
+    patience, clip_norm = options.patience, options.clip_norm
     train_starts = torch.as_tensor(np.asarray(train_starts, dtype=np.int64))
     val_starts = (
         None if val_starts is None or len(val_starts) == 0
@@ -464,65 +549,61 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
 
     history = []
     best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
-    for epoch in range(1, max_epochs + 1):
-        tic = time.perf_counter()
-        epoch_lr = opt.param_groups[0]["lr"]
-        network.train()
-        order = train_starts[torch.randperm(len(train_starts), generator=generator)]
-        total, count = 0.0, 0
-        for i, b in enumerate(range(0, len(order), batch_size)):
-            starts = order[b: b + batch_size]
-            x, x_mark, exog, y = windows.batch(starts)
-            y_hat, aux = _forward(network, x, x_mark, exog)
-            loss = loss_fn(y_hat, y)
-            if aux is not None:
-                loss = loss + aux
-            if not torch.isfinite(loss):
-                raise _diverged("training", epoch, epoch_lr, f", batch {i + 1}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if clip_norm is not None:
-                torch.nn.utils.clip_grad_norm_(params, clip_norm)
-            opt.step()
-            total += float(loss.detach()) * len(starts)
-            count += len(starts)
-        train_loss = total / count
+    progress = _Progress(options.verbose, max_epochs, -(-len(train_starts) // batch_size))
+    with contextlib.closing(progress):
+        for epoch in range(1, max_epochs + 1):
+            tic = time.perf_counter()
+            epoch_lr = opt.param_groups[0]["lr"]
+            network.train()
+            order = train_starts[torch.randperm(len(train_starts), generator=generator)]
+            total, count = 0.0, 0
+            progress.start_epoch(epoch)
+            for i, b in enumerate(range(0, len(order), batch_size)):
+                starts = order[b: b + batch_size]
+                x, x_mark, exog, y = windows.batch(starts)
+                y_hat, aux = _forward(network, x, x_mark, exog)
+                loss = loss_fn(y_hat, y)
+                if aux is not None:
+                    loss = loss + aux
+                if not torch.isfinite(loss):
+                    raise _diverged("training", epoch, epoch_lr, f", batch {i + 1}")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if clip_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(params, clip_norm)
+                opt.step()
+                total += float(loss.detach()) * len(starts)
+                count += len(starts)
+                progress.batch_done(total / count)
+            train_loss = total / count
 
-        val_loss = None
-        if val_starts is not None:
-            val_loss = evaluate_loss(network, windows, val_starts, loss_fn, batch_size)
-            if not math.isfinite(val_loss):
-                raise _diverged("validation", epoch, epoch_lr)
-        history.append({
-            "epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": epoch_lr,
-            "seconds": time.perf_counter() - tic,
-        })
-        if verbose:
-            val_txt = "" if val_loss is None else f"  val_loss {val_loss:.6g}"
-            print(
-                f"epoch {epoch}/{max_epochs}  train_loss {train_loss:.6g}{val_txt}  "
-                f"lr {epoch_lr:.3g}  {history[-1]['seconds']:.1f}s",
-                flush=True,
-            )
+            val_loss = None
+            if val_starts is not None:
+                val_loss = evaluate_loss(network, windows, val_starts, loss_fn, batch_size)
+                if not math.isfinite(val_loss):
+                    raise _diverged("validation", epoch, epoch_lr)
+            history.append({
+                "epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": epoch_lr,
+                "seconds": time.perf_counter() - tic,
+            })
+            progress.epoch_done(history[-1])
 
-        if val_loss is not None:
-            if val_loss < best_loss:
-                best_loss, best_epoch, stale = val_loss, epoch, 0
-                best_state = copy.deepcopy(network.state_dict())
-            else:
-                stale += 1
-                if patience is not None and stale >= patience:
-                    if verbose:
-                        print(
+            if val_loss is not None:
+                if val_loss < best_loss:
+                    best_loss, best_epoch, stale = val_loss, epoch, 0
+                    best_state = copy.deepcopy(network.state_dict())
+                else:
+                    stale += 1
+                    if patience is not None and stale >= patience:
+                        progress.write(
                             f"early stopping after epoch {epoch}: no validation improvement "
-                            f"for {stale} epochs; restoring epoch {best_epoch}",
-                            flush=True,
+                            f"for {stale} epochs; restoring epoch {best_epoch}"
                         )
-                    break
-        else:
-            best_epoch = epoch
-        for group in opt.param_groups:
-            group["lr"] *= options.lr_decay
+                        break
+            else:
+                best_epoch = epoch
+            for group in opt.param_groups:
+                group["lr"] *= options.lr_decay
 
     if best_state is not None:
         network.load_state_dict(best_state)

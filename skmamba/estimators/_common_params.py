@@ -81,7 +81,11 @@ _TRAINING_PARAMETERS = """\
         Seeds weight initialisation, dropout and shuffling. With an int, fits on the CPU
         are bit-for-bit reproducible, also across processes.
     verbose : int or bool, default={verbose}
-        Print one line per epoch (losses, learning rate, time) when positive."""
+        0 (or False) trains silently. 1 (or True) shows a progress bar over the epochs with
+        the latest train loss, validation loss and learning rate (plus an inner bar over
+        the batches of long epochs), drawn only when stderr is a terminal, so logs and CI
+        stay silent. 2 also prints one line per epoch (losses, learning rate, time) and the
+        early-stopping notice to stdout, with or without a terminal."""
 
 _COMMON_ATTRIBUTES = """\
     Attributes

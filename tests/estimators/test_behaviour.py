@@ -232,7 +232,7 @@ def test_early_stopping_fields(hourly_small):
 
 
 def test_verbose_prints_epochs(capsys, hourly_small):
-    tiny(SMambaForecaster, verbose=1, max_epochs=2).fit(hourly_small.iloc[:60], fh=[1])
+    tiny(SMambaForecaster, verbose=2, max_epochs=2).fit(hourly_small.iloc[:60], fh=[1])
     out = capsys.readouterr().out
     assert "epoch 1/2" in out and "epoch 2/2" in out and "train_loss" in out
 
