@@ -29,6 +29,23 @@ def _error(name, truth, pred):
         return float(np.mean(np.abs(diff) / np.abs(truth)))  # mape
 
 
+def _refuse_sklearn_pipeline(estimator):
+    """Raise a TypeError that explains why a scikit-learn Pipeline cannot be scored."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        raise TypeError(
+            "forecast_scorer: a scikit-learn Pipeline cannot forecast. Its fit transforms "
+            "the series before the forecaster is fitted to it, so forecasts come out in "
+            "transformed units and are never transformed back, and its predict(X) hands the "
+            "transformed rows to the forecaster's predict, which sktime reads as the "
+            "horizon fh. Put the preprocessing in sktime's TransformedTargetForecaster "
+            "(sktime.forecasting.compose), e.g. TransformedTargetForecaster([(\"scale\", "
+            "TabularToSeriesAdaptor(StandardScaler())), (\"forecast\", forecaster)]), and "
+            "tune it with sktime's ForecastingGridSearchCV."
+        )
+
+
 class _ForecastScorer:
     """Callable ``(estimator, X, y=None) -> float``; made by :func:`forecast_scorer`.
 
@@ -78,6 +95,7 @@ class _ForecastScorer:
             Minus the error (higher is better); the error itself for a metric whose
             ``lower_is_better`` tag is False.
         """
+        _refuse_sklearn_pipeline(estimator)
         if len(X) == 0:
             raise ValueError("forecast_scorer: the test fold is empty")
         steps = self._steps(estimator, len(X))
@@ -145,6 +163,11 @@ def forecast_scorer(metric="mse", fh=None):
 
     Notes
     -----
+    The scorer refuses (``TypeError``) a scikit-learn ``Pipeline``: its transformers would
+    transform the series the forecaster is fitted to, and its ``predict(X)`` passes the
+    test rows to the forecaster as the horizon. Use sktime's ``TransformedTargetForecaster``
+    with ``ForecastingGridSearchCV`` instead.
+
     For a pandas test fold the forecast targets the fold's own index (an absolute
     horizon), so a ``TimeSeriesSplit(gap=k)`` is scored ``k`` steps further ahead. For a
     numpy test fold the steps are relative and the fold must follow the training fold
