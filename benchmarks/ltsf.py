@@ -144,9 +144,11 @@ def run_one(args):
     test_rows = data.iloc[borders["test"][0]: borders["test"][1]]
     n_val = borders["val"][1] - borders["train"][1]
 
+    # The published configuration, through the same public call users get.
     params = dict(
-        seq_len=args.seq_len, pred_len=args.horizon, validation_size=n_val,
-        random_state=args.seed, device=args.device,
+        MODELS[args.model].paper_params(args.dataset), seq_len=args.seq_len,
+        pred_len=args.horizon, validation_size=n_val, random_state=args.seed,
+        device=args.device,
     )
     params.update(model_overrides(args.set, args.model))
     forecaster = MODELS[args.model](**params)
@@ -266,9 +268,9 @@ def write_report(results, out_dir, machine, threads):
 
 
 def settings_text(params, model):
-    """The ``--set`` overrides that applied to a run, as short text; "defaults" if none."""
+    """The ``--set`` overrides that applied to a run, as short text; "paper settings" if none."""
     overrides = model_overrides(json.loads(params) if isinstance(params, str) else {}, model)
-    return ", ".join(f"{k}={v}" for k, v in sorted(overrides.items())) or "defaults"
+    return ", ".join(f"{k}={v}" for k, v in sorted(overrides.items())) or "paper settings"
 
 
 def plot_window(npz_file, png_file, title):

@@ -14,12 +14,12 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sktime.datatypes import update_data
-from sktime.forecasting.base import BaseForecaster
+from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from .._nn import training
-from . import _data, _validation
+from . import _data, _validation, _windows
 from ._common_params import ParametersMixin
+from ._context import SeriesContext
 from ._sklearn_compat import SklearnCompatMixin
 
 __all__ = ["BaseMambaForecaster"]
@@ -156,7 +156,7 @@ class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
 
     def _discard_fitted_state(self):
         for name in list(vars(self)):
-            if name in ("_cur_y", "_cur_X") or (
+            if name in ("_y_context", "_X_context") or (
                 name.endswith("_") and not name.startswith("_")
             ):
                 delattr(self, name)
@@ -166,10 +166,13 @@ class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
         _validation.check_window_params(cls, self.seq_len, self.pred_len, self.validation_size)
         options = self._training_options()
         device = training.resolve_device(self.device)
-        pred_len = _validation.resolve_pred_len(cls, self.pred_len, fh, self.cutoff)
-        seq_len = int(self.seq_len)
         n_rows = len(y)
         n_val = _validation.n_validation_rows(self.validation_size, n_rows)
+        fh_max = None if fh is None else int(np.max(fh.to_relative(self.cutoff)))
+        seq_len, pred_len = _windows.choose_windows(
+            cls, n_rows - n_val, _windows.seasonal_period(y.index), self.seq_len,
+            self.pred_len, fh_max,
+        )
         _validation.check_enough_rows(cls, n_rows, seq_len, pred_len, n_val,
                                       self.validation_size)
 
@@ -178,7 +181,7 @@ class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
         fitted, values, marks, exog = _data.fit_preprocessing(
             cls, y, X if use_exog else None, n_train
         )
-        self.pred_len_ = pred_len
+        self.seq_len_, self.pred_len_ = seq_len, pred_len
         vars(self).update(fitted)
         width = seq_len + pred_len
         windows = training.SeriesWindows(values, seq_len, pred_len, marks, exog, device=device)
@@ -194,85 +197,144 @@ class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
         self.n_epochs_ = result.n_epochs
         self.best_epoch_ = result.best_epoch
         self.device_ = str(device)
-        self._cur_y = y.copy()
-        self._cur_X = X.loc[y.index].copy() if self.n_exog_ else None
+        self._y_context = SeriesContext(y.copy())
+        self._X_context = SeriesContext(X.loc[y.index].copy()) if self.n_exog_ else None
 
-    def _forecast_lookbacks(self, values, marks, exog, n_windows):
-        """Forecasts in y's units, (n_windows, pred_len, C), from scaled arrays."""
+    def _network_forecast(self, values, marks, exog, n_windows):
+        """Scaled forecasts (n_windows, pred_len_, C) of the first windows of scaled arrays."""
         device = self._inference_device()
         # The series goes to the device once; lookbacks are strided views into it.
-        windows = training.SeriesWindows(values, self.seq_len, 0, marks, exog, device=device)
+        windows = training.SeriesWindows(values, self.seq_len_, 0, marks, exog, device=device)
         x, x_mark, ex = windows.lookbacks(n_windows)
         network = self.network_
+        on_cpu = device.type == "cpu"  # the weights live there: no move per forecast
         try:
-            network.to(device)
+            if not on_cpu:
+                network.to(device)
             # Seeded so layers that stay stochastic at inference give repeatable forecasts.
             with training.seeded(self.seed_, device):
-                out = training.predict_batches(
+                return training.predict_batches(
                     network, x, x_mark, ex, batch_size=self._predict_batch_size
                 )
         finally:
-            network.cpu()
-        return _data.unscale(out, self.scale_mean_, self.scale_std_)
+            if not on_cpu:
+                network.cpu()
 
     def _predict(self, fh, X=None):
-        cls = type(self).__name__
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
-        if steps.max() > self.pred_len_:
-            raise ValueError(
-                f"{cls}: fh reaches step {int(steps.max())}, beyond the trained horizon "
-                f"pred_len_={self.pred_len_}. Refit with pred_len >= {int(steps.max())} (or "
-                f"with that fh in fit)."
-            )
-        ctx = self._context_at_cutoff()
-        marks = self._marks_for(ctx.index)
-        exog = self._exog_for(self._cur_X, ctx.index, "predict")
-        forecast = self._forecast_lookbacks(
-            self._scale(ctx.to_numpy(dtype=np.float64)), marks, exog, 1
-        )[0]
+        forecast = self._forecast_at_cutoff(int(steps.max()), X)
         return pd.DataFrame(
-            forecast[steps - 1], index=fh.to_absolute_index(self.cutoff), columns=self.columns_
+            forecast[steps - 1], index=self._index_after_cutoff(steps, fh),
+            columns=self.columns_,
         )
 
-    def _context_at_cutoff(self):
+    def _index_after_cutoff(self, steps, fh=None):
+        """Index labels of ``steps`` after the cutoff (vectorised; sktime's is per step)."""
+        cutoff = self.cutoff
+        freq = getattr(cutoff, "freq", None)
+        if len(cutoff) == 1 and isinstance(cutoff, (pd.PeriodIndex, pd.DatetimeIndex)) and (
+            freq is not None
+        ):
+            make = pd.period_range if isinstance(cutoff, pd.PeriodIndex) else pd.date_range
+            labels = make(cutoff[0], periods=int(steps.max()) + 1, freq=freq)
+            if np.all(np.diff(steps) == 1):
+                return labels[steps[0]:steps[-1] + 1]  # a slice keeps the frequency
+            return labels[steps]
+        if fh is None:
+            fh = ForecastingHorizon(steps)
+        return fh.to_absolute_index(cutoff)
+
+    def _forecast_at_cutoff(self, horizon, X):
+        """Steps 1..horizon after the cutoff in y's units, (horizon, C).
+
+        Up to ``pred_len_`` steps come from one network pass; later ones by recursive
+        roll-out: each forecast block is appended to the lookback and forecast from again.
+        """
+        lookback, block = self.seq_len_, self.pred_len_
+        n_blocks = -(-horizon // block)
+        ctx = self._rows_at_cutoff()
+        index = ctx.index
+        if n_blocks > 1 and (self.n_mark_ or self.n_exog_):
+            index = index.append(self._index_after_cutoff(np.arange(1, (n_blocks - 1) * block + 1)))
+        marks = self._marks_for(index)
+        exog = self._exog_for(self._lookback_X(index, X), index, "predict")
+        values = self._scale(ctx.to_numpy(dtype=np.float64))
+        blocks = []
+        for b in range(n_blocks):
+            rows = slice(b * block, b * block + lookback)
+            out = self._network_forecast(
+                values[-lookback:], None if marks is None else marks[rows],
+                None if exog is None else exog[rows], 1,
+            )[0]
+            blocks.append(out)
+            if b + 1 < n_blocks:
+                values = np.concatenate([values, out])
+        forecast = np.concatenate(blocks)[:horizon]
+        return _data.unscale(forecast, self.scale_mean_, self.scale_std_)
+
+    def _rows_at_cutoff(self):
         # The cutoff, not the end of the stored data, anchors the lookback: an update with
         # older rows moves the cutoff back while the stored context keeps the later rows.
         cutoff = self.cutoff
         cutoff = cutoff[0] if isinstance(cutoff, pd.Index) else cutoff
-        end = self._cur_y.index.get_loc(cutoff) + 1
-        if end < self.seq_len:
+        ctx = self._y_context.rows_ending_at(cutoff, self.seq_len_)
+        if len(ctx) < self.seq_len_:
             raise ValueError(
-                f"{type(self).__name__}: only {end} observed rows end at the cutoff "
-                f"{cutoff!r}, fewer than seq_len={self.seq_len}"
+                f"{type(self).__name__}: only {len(ctx)} observed rows end at the cutoff "
+                f"{cutoff!r}, fewer than seq_len_={self.seq_len_}"
             )
-        return self._cur_y.iloc[end - self.seq_len:end]
+        return ctx
+
+    def _lookback_X(self, index, X):
+        """X over ``index``: stored rows for the observed part, ``X`` for future rows."""
+        if not self.n_exog_:
+            return None
+        n_seen = self.seq_len_
+        seen = self._X_context.rows_at(index[:n_seen])
+        if len(index) == n_seen:
+            return seen
+        future = index[n_seen:]
+        missing = future if X is None else future.difference(X.index)
+        if len(missing):
+            raise ValueError(
+                f"{type(self).__name__}: forecasting beyond pred_len_={self.pred_len_} "
+                f"rolls the forecast forward and needs X for the rows {future[0]} to "
+                f"{future[-1]} (pass them in the X of predict); {len(missing)} are missing, "
+                f"the first {missing[0]}."
+            )
+        return pd.concat([seen, X.loc[future, seen.columns]])
 
     def _update(self, y, X=None, update_params=True):
         _validation.check_columns(type(self).__name__, y.columns, self.columns_, "y", "update")
-        merged_y = update_data(self._cur_y, y)
-        merged_X = None
+        appended = y.index[0] > self._y_context.last_label
         if self.n_exog_:
             self._exog_for(X, y.index, "update")
-            merged_X = update_data(self._cur_X, X.loc[y.index])
-        self._cur_y, self._cur_X = merged_y, merged_X
+            self._X_context.append(X.loc[y.index])
+        self._y_context.append(y)
         if update_params:
-            self._fine_tune(merged_y, merged_X, merged_y.index.get_loc(y.index[0]))
+            self._fine_tune(y, appended)
         return self
 
-    def _fine_tune(self, y, X, first_new):
-        """Train a copy of the network on windows whose last target is at/after first_new."""
-        width = self.seq_len + self.pred_len_
-        n_rows = len(y)
-        first_end = max(int(first_new), width - 1)
-        if first_end >= n_rows:
+    def _fine_tune(self, y_new, appended):
+        """Train a copy of the network on the windows whose last target is a new row."""
+        width = self.seq_len_ + self.pred_len_
+        n_rows = len(self._y_context)
+        if appended:
+            tail = self._y_context.rows_ending_at(
+                self._y_context.last_label, min(n_rows, len(y_new) + width - 1)
+            )
+        else:
+            full = self._y_context.frame()
+            first_end = max(int(full.index.get_loc(y_new.index[0])), width - 1)
+            tail = full.iloc[first_end - width + 1:]
+        if len(tail) < width:
             return  # too little data for a single window: only the context moves
-        start = first_end - width + 1
-        tail = y.iloc[start:]
         marks = self._marks_for(tail.index)
-        exog = self._exog_for(X, tail.index, "update")
+        X_tail = self._X_context.rows_at(tail.index) if self.n_exog_ else None
+        exog = self._exog_for(X_tail, tail.index, "update")
         device = self._inference_device()
         windows = training.SeriesWindows(
-            self._scale(tail.to_numpy(dtype=np.float64)), self.seq_len, self.pred_len_,
+            self._scale(tail.to_numpy(dtype=np.float64)), self.seq_len_, self.pred_len_,
             marks, exog, device=device,
         )
         options = dataclasses.replace(
@@ -332,17 +394,18 @@ class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
         if X is not None:
             _validation.check_values(cls, X, "X")
         y = _data.as_frame(cls, y, self.columns_, "predict_windows")
-        width = self.seq_len + self.pred_len_
+        width = self.seq_len_ + self.pred_len_
         n_windows = len(y) - width + 1
         if n_windows < 1:
             raise ValueError(
-                f"{cls}.predict_windows: y has {len(y)} rows, but one window needs seq_len + "
+                f"{cls}.predict_windows: y has {len(y)} rows, but one window needs seq_len_ + "
                 f"pred_len_ = {width}"
             )
         if X is not None and isinstance(X, np.ndarray):
             X = pd.DataFrame(X.reshape(len(X), -1), index=y.index)
         marks = self._marks_for(y.index)
         exog = self._exog_for(X, y.index, "predict_windows")
-        return self._forecast_lookbacks(
+        out = self._network_forecast(
             self._scale(y.to_numpy(dtype=np.float64)), marks, exog, n_windows
         )
+        return _data.unscale(out, self.scale_mean_, self.scale_std_)

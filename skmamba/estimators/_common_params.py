@@ -11,10 +11,12 @@ that forecaster's defaults (read from its signature) filled in. The names here a
 the base leaves out when it passes the remaining constructor parameters to the network.
 """
 
+import copy
 import inspect
 
 from .._nn.options import TrainingOptions
 from .._nn.training import LOSSES, OPTIMIZERS
+from ._windows import patch_len_for
 
 __all__ = ["WINDOW_PARAMETERS", "TRAINING_PARAMETERS", "COMMON_PARAMETERS", "TEST_TRAINING",
            "fill_docstring", "ParametersMixin"]
@@ -39,12 +41,19 @@ TEST_TRAINING = (
 )
 
 _WINDOW_PARAMETERS = """\
-    seq_len : int, default={seq_len}
-        Lookback: the number of past time points each forecast is made from.
+    seq_len : int or None, default={seq_len}
+        Lookback: the number of past time points each forecast is made from. None chooses
+        it from the data: two horizons or two seasonal cycles, whichever is longer, leaving
+        at least 8 training windows (the rules are in ``skmamba.estimators._windows``;
+        ``seq_len_`` is the value used).
     pred_len : int or None, default={pred_len}
-        Trained horizon: the network forecasts steps 1..pred_len at once and ``predict``
-        returns any subset of them. None takes the largest step of the ``fh`` passed to
-        ``fit``; fitting with neither raises an error."""
+        Trained horizon: the network forecasts steps 1..pred_len at once. None takes the
+        largest step of the ``fh`` passed to ``fit``, else one seasonal cycle of the index
+        frequency (8 steps without one), at most a quarter of the training rows
+        (``pred_len_`` is the value used). ``predict`` serves any horizon: steps beyond
+        ``pred_len_`` are forecast by recursive roll-out, feeding each forecast block back
+        as input, so their errors compound; train a longer ``pred_len`` when those steps
+        matter."""
 
 _TRAINING_PARAMETERS = """\
     max_epochs : int, default={max_epochs}
@@ -92,6 +101,8 @@ _COMMON_ATTRIBUTES = """\
     ----------
     network_ : torch.nn.Module
         The trained network, on the CPU.
+    seq_len_ : int
+        The lookback used.
     pred_len_ : int
         The horizon the network was trained for.
     history_ : list of dict
@@ -176,6 +187,8 @@ class ParametersMixin:
     _loss_parameters = ()
     #: Tiny architectures, one per set of ``TEST_TRAINING`` (see ``get_test_params``).
     _test_params = ({}, {})
+    #: The published long-term forecasting configuration (see ``paper_params``).
+    _paper_setting = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -206,16 +219,55 @@ class ParametersMixin:
                 for training, arch in zip(TEST_TRAINING, cls._test_params)]
 
     # ------------------------------------------------------------------ building blocks
+    @classmethod
+    def paper_params(cls, dataset="ETTh1"):
+        """The configuration behind the model's published ETT numbers, as constructor arguments.
+
+        The constructor defaults are chosen for everyday series (a lookback that follows the
+        data, a constant learning rate); this is the published long-term forecasting setting
+        (lookback 96, the paper's architecture and training schedule), which
+        ``benchmarks/ltsf.py`` runs. The papers use one setting for ETTh1 and ETTh2.
+
+        Parameters
+        ----------
+        dataset : {"ETTh1", "ETTh2"}, default="ETTh1"
+            The benchmark data set.
+
+        Returns
+        -------
+        dict
+            Constructor arguments; the horizon comes from ``fh`` (or add ``pred_len``).
+
+        Examples
+        --------
+        >>> from skmamba.estimators import SMambaForecaster
+        >>> params = SMambaForecaster.paper_params("ETTh1")
+        >>> params["seq_len"], params["lr"], params["lr_decay"]
+        (96, 5e-05, 0.5)
+        >>> f = SMambaForecaster(**params)  # then f.fit(y, fh=range(1, 97))
+        """
+        if dataset not in ("ETTh1", "ETTh2"):
+            raise ValueError(
+                f"{cls.__name__}.paper_params: dataset must be 'ETTh1' or 'ETTh2' (the "
+                f"published ETT settings), got {dataset!r}"
+            )
+        return copy.deepcopy(dict(cls._paper_setting))
+
     def _architecture(self):
         """The constructor parameters that configure the network."""
         skip = set(COMMON_PARAMETERS) | set(self._loss_parameters)
         return {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
 
     def _build_network(self, n_channels, n_mark, n_exog):
-        """A freshly initialised network (``self.pred_len_`` is set when called)."""
+        """A freshly initialised network (``seq_len_`` and ``pred_len_`` are set when called)."""
+        arch = self._architecture()
+        if arch.get("patch_len", 0) is None:
+            arch["patch_len"] = patch_len_for(self.seq_len_)
+        if arch.get("stride", 0) is None:
+            arch["stride"] = max(1, arch["patch_len"] // 2)
         return self._network(
-            seq_len=int(self.seq_len), pred_len=self.pred_len_, n_channels=n_channels,
-            n_mark=n_mark, n_exog=n_exog, **self._architecture(),
+            seq_len=self.seq_len_, pred_len=self.pred_len_, n_channels=n_channels,
+            n_mark=n_mark, n_exog=n_exog, **arch,
         )
 
     def _training_options(self):

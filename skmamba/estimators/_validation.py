@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 __all__ = ["check_values", "check_columns", "check_window_params", "n_validation_rows",
-           "check_enough_rows", "resolve_pred_len", "seed_from"]
+           "check_enough_rows", "seed_from"]
 
 
 def _first_bad(values):
@@ -120,7 +120,7 @@ def check_window_params(owner, seq_len, pred_len, validation_size):
     ...
     ValueError: Model: seq_len must be an int >= 1, got 0
     """
-    _check_int(owner, "seq_len", seq_len, 1)
+    _check_int(owner, "seq_len", seq_len, 1, allow_none=True)
     _check_int(owner, "pred_len", pred_len, 1, allow_none=True)
     vs = validation_size
     ok = (
@@ -172,34 +172,6 @@ def check_enough_rows(owner, n_rows, seq_len, pred_len, n_val, validation_size):
             f"({pred_len}){val_txt} = {minimum} are needed. Use more data, a shorter "
             f"seq_len or pred_len, or a smaller validation_size."
         )
-
-
-def resolve_pred_len(owner, pred_len, fh, cutoff):
-    """The horizon to train: ``pred_len`` when set (checked against ``fh``), else ``fh``'s.
-
-    Examples
-    --------
-    >>> from sktime.forecasting.base import ForecastingHorizon
-    >>> from skmamba.estimators._validation import resolve_pred_len
-    >>> resolve_pred_len("Model", None, ForecastingHorizon([1, 2, 5]), 0)
-    5
-    """
-    if fh is None:
-        if pred_len is None:
-            raise ValueError(
-                f"{owner}: the trained horizon is unknown. Pass fh to fit (e.g. "
-                f"fit(y, fh=range(1, 25))) or set pred_len in the constructor."
-            )
-        return int(pred_len)
-    largest = int(np.asarray(fh.to_relative(cutoff), dtype=np.int64).max())
-    if pred_len is None:
-        return largest
-    if largest > pred_len:
-        raise ValueError(
-            f"{owner}: fh reaches step {largest} but pred_len={pred_len}; use "
-            f"pred_len >= {largest} (or pred_len=None to take it from fh)."
-        )
-    return int(pred_len)
 
 
 def seed_from(random_state):

@@ -25,9 +25,11 @@ class FMambaForecaster(BaseMambaForecaster):
     Paper: Shusen Ma, Yu Kang, Peng Bai, Yun-Bo Zhao, "FMamba: Mamba based on Fast-attention
     for Multivariate Time-series Forecasting", arXiv:2407.14814 (2024). There is no public
     code; the network is built from the paper. Where the paper is silent the choices are
-    S-Mamba's (same token layout): lookback 96, d_model = d_ff = 256, two layers, dropout
-    0.1, Adam with MSE, lr 5e-5 halved every epoch, batch 32, 10 epochs, patience 3; the
-    Mamba uses d_state 16, d_conv 2, expand 1. Early stopping needs ``validation_size > 0``,
+    S-Mamba's (same token layout): d_model = d_ff = 256, two layers, dropout 0.1, Adam with
+    MSE; the Mamba uses d_state 16, d_conv 2, expand 1. The training defaults suit everyday
+    series (lookback from the data, lr 1e-3 held constant for 20 epochs);
+    ``paper_params()`` gives S-Mamba's published schedule: lookback 96, lr 5e-5 halved every
+    epoch, batch 32, 10 epochs, patience 3. Early stopping needs ``validation_size > 0``,
     which defaults to 0.
 
     Choices where the paper is silent, and deviations:
@@ -86,11 +88,17 @@ class FMambaForecaster(BaseMambaForecaster):
 
     # Tiny architectures for sktime's conformance tests (the second two heads).
     _test_params = (_TINY, {**_TINY, "n_heads": 2, "loss": "mse+mae", "optimizer": "adamw"})
+    _paper_setting = {
+        "seq_len": 96, "d_model": 256, "d_state": 16, "d_ff": 256, "e_layers": 2,
+        "n_heads": 1, "d_conv": 2, "expand": 1, "dropout": 0.1, "max_epochs": 10,
+        "batch_size": 32, "lr": 5e-5, "lr_decay": 0.5, "loss": "mse", "optimizer": "adam",
+        "patience": 3,
+    }
     _network = FMambaNet
 
     def __init__(
         self,
-        seq_len=96,
+        seq_len=None,
         pred_len=None,
         d_model=256,
         d_state=16,
@@ -100,10 +108,10 @@ class FMambaForecaster(BaseMambaForecaster):
         d_conv=2,
         expand=1,
         dropout=0.1,
-        max_epochs=10,
+        max_epochs=20,
         batch_size=32,
-        lr=5e-5,
-        lr_decay=0.5,
+        lr=1e-3,
+        lr_decay=1.0,
         loss="mse",
         optimizer="adam",
         optimizer_kwargs=None,

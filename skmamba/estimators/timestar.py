@@ -30,10 +30,12 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
     (``vinhky123/TimeStar``), which is TimeXer (Wang et al., 2024) with its cross-attention
     replaced by STAR from SOFTS (Han et al., 2024); TimeStarMamba also replaces the patch
     self-attention by Mamba. No paper describes it and no results are published. The
-    defaults follow its ETTh1 script (lookback 96, two layers, d_model = d_ff = 128,
-    d_core 64, Mamba expand 2 and d_conv 4, dropout 0.1, batch 4, Adam, MSE, lr 1e-2 halved
-    every epoch, 10 epochs, patience 3) except the state size (below). Early stopping needs
-    ``validation_size > 0``, which defaults to 0.
+    architecture defaults follow its ETTh1 script (two layers, d_model = d_ff = 128, d_core
+    64, Mamba expand 2 and d_conv 4, dropout 0.1, Adam, MSE) except the state size (below);
+    the training defaults suit everyday series (lookback and patches from the data, batch
+    32, lr 1e-3 held constant for 20 epochs). ``paper_params()`` gives the script's setting
+    in full: lookback 96, patches of 16, batch 4, lr 1e-2 halved every epoch, 10 epochs,
+    patience 3. Early stopping needs ``validation_size > 0``, which defaults to 0.
 
     Deviations from the official code:
 
@@ -70,8 +72,8 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
         Inner-width factor of the Mambas.
     e_layers : int, default=2
         Encoder layers.
-    patch_len : int, default=16
-        Steps per patch; must not exceed ``seq_len``.
+    patch_len : int or None, default=None
+        Steps per patch; must not exceed the lookback. None: ``min(16, seq_len_ // 6)``.
     dropout : float, default=0.1
         Dropout of the embeddings, STAR, the blocks and the head.
     {training_parameters}
@@ -104,11 +106,17 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
     # Tiny architectures for sktime's conformance tests (the second the official learning rate).
     _test_params = ({**_TINY, "patch_len": 4},
                     {**_TINY, "patch_len": 2, "lr": 1e-2, "loss": "mse+mae", "optimizer": "adamw"})
+    _paper_setting = {
+        "seq_len": 96, "d_model": 128, "d_ff": 128, "d_core": 64, "d_state": 16,
+        "d_conv": 4, "expand": 2, "e_layers": 2, "patch_len": 16, "dropout": 0.1,
+        "max_epochs": 10, "batch_size": 4, "lr": 1e-2, "lr_decay": 0.5, "loss": "mse",
+        "optimizer": "adam", "patience": 3,
+    }
     _network = TimeStarMambaNet
 
     def __init__(
         self,
-        seq_len=96,
+        seq_len=None,
         pred_len=None,
         d_model=128,
         d_ff=128,
@@ -117,12 +125,12 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
         d_conv=4,
         expand=2,
         e_layers=2,
-        patch_len=16,
+        patch_len=None,
         dropout=0.1,
-        max_epochs=10,
-        batch_size=4,
-        lr=1e-2,
-        lr_decay=0.5,
+        max_epochs=20,
+        batch_size=32,
+        lr=1e-3,
+        lr_decay=1.0,
         loss="mse",
         optimizer="adam",
         optimizer_kwargs=None,

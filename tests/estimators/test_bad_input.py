@@ -105,25 +105,21 @@ def test_validation_shorter_than_horizon(cls):
         f.fit(hourly(60), fh=[1])
 
 
-def test_fh_beyond_pred_len_in_fit(cls):
-    f = tiny(cls)
-    with pytest.raises(ValueError, match=rf"pred_len >= {f.pred_len + 1}"):
-        f.fit(hourly(40), fh=range(1, f.pred_len + 2))
-    assert_recovers(f)
+def test_fh_beyond_pred_len_rolls_out(cls):
+    # An explicit pred_len shorter than fh: the network is trained for pred_len and later
+    # steps come from recursive roll-out instead of an error.
+    f = tiny(cls).fit(hourly(40), fh=range(1, 2 * tiny(cls).pred_len + 2))
+    assert f.pred_len_ == f.pred_len
+    long = f.predict().to_numpy()
+    assert long.shape == (2 * f.pred_len + 1, 2) and np.isfinite(long).all()
+    np.testing.assert_array_equal(long[: f.pred_len], f.predict(fh=range(1, f.pred_len + 1)))
 
 
-def test_fh_beyond_pred_len_in_predict(cls):
-    f = tiny(cls).fit(hourly(40))
-    with pytest.raises(ValueError, match="beyond the trained horizon"):
-        f.predict(fh=[f.pred_len + 1])
-    assert np.isfinite(f.predict(fh=[1]).to_numpy()).all()
-
-
-def test_neither_fh_nor_pred_len(cls):
-    f = tiny(cls, pred_len=None)
-    with pytest.raises(ValueError, match="Pass fh to fit.*or set pred_len"):
-        f.fit(hourly(40))
-    f.fit(hourly(40), fh=[1, 2])
+def test_neither_fh_nor_pred_len_trains_a_default_horizon(cls):
+    f = tiny(cls, pred_len=None).fit(hourly(48))
+    # Hourly data: one daily cycle, capped at a quarter of the 48 rows.
+    assert f.pred_len_ == 12
+    assert np.isfinite(f.predict(fh=[1, 2, 30]).to_numpy()).all()
 
 
 def test_different_columns_at_update(cls):

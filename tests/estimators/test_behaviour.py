@@ -129,11 +129,12 @@ def test_update_with_params_fine_tunes(cls, hourly_small):
     np.testing.assert_array_equal(f.scale_mean_, g.scale_mean_)
 
 
-def test_cur_y_is_the_fitted_y(hourly_small):
+def test_context_is_the_fitted_y_plus_updates(hourly_small):
     f = tiny(SMambaForecaster).fit(hourly_small.iloc[:60], fh=[1])
-    pd.testing.assert_frame_equal(f._cur_y, hourly_small.iloc[:60])
+    pd.testing.assert_frame_equal(f._y_context.frame(), hourly_small.iloc[:60])
     f.update(hourly_small.iloc[60:70], update_params=False)
-    pd.testing.assert_frame_equal(f._cur_y, hourly_small.iloc[:70], check_freq=False)
+    pd.testing.assert_frame_equal(f._y_context.frame(), hourly_small.iloc[:70],
+                                  check_freq=False)
 
 
 # ---------------------------------------------------------------- determinism

@@ -52,11 +52,26 @@ def test_mat_rejects_mse_weight_outside_unit_interval(y_range):
         f.fit(y_range, fh=[1])
 
 
-def test_mixmamba_defaults_are_the_published_etth1_setting():
-    f = MixMambaForecaster()
-    assert (f.loss, f.optimizer, f.lr, f.batch_size, f.max_epochs) == ("mae", "adamw", 1e-3,
-                                                                       32, 10)
-    assert (f.d_model, f.n_experts, f.top_k, f.patch_len, f.stride) == (64, 2, 2, 16, 8)
+def test_mixmamba_paper_params_are_the_published_etth1_setting():
+    p = MixMambaForecaster.paper_params("ETTh1")
+    assert (p["loss"], p["optimizer"], p["lr"], p["lr_decay"], p["batch_size"],
+            p["max_epochs"], p["seq_len"]) == ("mae", "adamw", 1e-3, 0.5, 32, 10, 96)
+    assert (p["d_model"], p["n_experts"], p["top_k"], p["patch_len"], p["stride"]) == (
+        64, 2, 2, 16, 8)
+
+
+@pytest.mark.parametrize("cls", [MixMambaForecaster, MATForecaster, FMambaForecaster,
+                                 TimeStarMambaForecaster])
+def test_paper_params_are_complete_constructor_arguments(cls):
+    p = cls.paper_params("ETTh2")
+    f = cls(**p)
+    assert f.get_params()["seq_len"] == 96 and f.lr_decay == 0.5 and f.max_epochs == 10
+    # Every architecture parameter is pinned, so later default changes leave it alone.
+    assert set(f._architecture()) <= set(p)
+    p["seq_len"] = 1
+    assert cls.paper_params()["seq_len"] == 96  # a copy each time
+    with pytest.raises(ValueError, match="ETTh1.*ETTh2"):
+        cls.paper_params("weather")
 
 
 @pytest.mark.parametrize("cls, params", [

@@ -60,6 +60,6 @@ def test_every_common_parameter_is_in_the_signature_and_documented(cls):
 @pytest.mark.parametrize("cls", list(MODELS.values()), ids=list(MODELS))
 def test_network_is_built_from_the_constructor_parameters(cls):
     f = cls(**cls.get_test_params()[0])
-    f.pred_len_ = 3
+    f.seq_len_, f.pred_len_ = 8, 3
     net = f._build_network(n_channels=2, n_mark=0, n_exog=0)
     assert isinstance(net, cls._network)
