@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
+from sktime.forecasting.base import BaseForecaster
 
 from .._nn import training
 from . import _data, _validation, _windows
@@ -224,25 +224,9 @@ class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
         forecast = self._forecast_at_cutoff(int(steps.max()), X)
         return pd.DataFrame(
-            forecast[steps - 1], index=self._index_after_cutoff(steps, fh),
+            forecast[steps - 1], index=_data.index_after(self.cutoff, steps, fh),
             columns=self.columns_,
         )
-
-    def _index_after_cutoff(self, steps, fh=None):
-        """Index labels of ``steps`` after the cutoff (vectorised; sktime's is per step)."""
-        cutoff = self.cutoff
-        freq = getattr(cutoff, "freq", None)
-        if len(cutoff) == 1 and isinstance(cutoff, (pd.PeriodIndex, pd.DatetimeIndex)) and (
-            freq is not None
-        ):
-            make = pd.period_range if isinstance(cutoff, pd.PeriodIndex) else pd.date_range
-            labels = make(cutoff[0], periods=int(steps.max()) + 1, freq=freq)
-            if np.all(np.diff(steps) == 1):
-                return labels[steps[0]:steps[-1] + 1]  # a slice keeps the frequency
-            return labels[steps]
-        if fh is None:
-            fh = ForecastingHorizon(steps)
-        return fh.to_absolute_index(cutoff)
 
     def _forecast_at_cutoff(self, horizon, X):
         """Steps 1..horizon after the cutoff in y's units, (horizon, C).
@@ -250,14 +234,21 @@ class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
         Up to ``pred_len_`` steps come from one network pass; later ones by recursive
         roll-out: each forecast block is appended to the lookback and forecast from again.
         """
-        lookback, block = self.seq_len_, self.pred_len_
+        cls, lookback, block = type(self).__name__, self.seq_len_, self.pred_len_
         n_blocks = -(-horizon // block)
         ctx = self._rows_at_cutoff()
         index = ctx.index
         if n_blocks > 1 and (self.n_mark_ or self.n_exog_):
-            index = index.append(self._index_after_cutoff(np.arange(1, (n_blocks - 1) * block + 1)))
+            index = index.append(
+                _data.index_after(self.cutoff, np.arange(1, (n_blocks - 1) * block + 1))
+            )
         marks = self._marks_for(index)
-        exog = self._exog_for(self._lookback_X(index, X), index, "predict")
+        exog = None
+        if self.n_exog_:
+            X_rows = _data.lookback_and_future_rows(
+                cls, self._X_context.rows_at(index[:lookback]), index[lookback:], X, block
+            )
+            exog = self._exog_for(X_rows, index, "predict")
         values = self._scale(ctx.to_numpy(dtype=np.float64))
         blocks = []
         for b in range(n_blocks):
@@ -284,25 +275,6 @@ class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
                 f"{cutoff!r}, fewer than seq_len_={self.seq_len_}"
             )
         return ctx
-
-    def _lookback_X(self, index, X):
-        """X over ``index``: stored rows for the observed part, ``X`` for future rows."""
-        if not self.n_exog_:
-            return None
-        n_seen = self.seq_len_
-        seen = self._X_context.rows_at(index[:n_seen])
-        if len(index) == n_seen:
-            return seen
-        future = index[n_seen:]
-        missing = future if X is None else future.difference(X.index)
-        if len(missing):
-            raise ValueError(
-                f"{type(self).__name__}: forecasting beyond pred_len_={self.pred_len_} "
-                f"rolls the forecast forward and needs X for the rows {future[0]} to "
-                f"{future[-1]} (pass them in the X of predict); {len(missing)} are missing, "
-                f"the first {missing[0]}."
-            )
-        return pd.concat([seen, X.loc[future, seen.columns]])
 
     def _update(self, y, X=None, update_params=True):
         _validation.check_columns(type(self).__name__, y.columns, self.columns_, "y", "update")

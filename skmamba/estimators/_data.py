@@ -6,12 +6,13 @@ rows, exogenous rows, and the coercion of the inputs ``predict_windows`` accepts
 
 import numpy as np
 import pandas as pd
+from sktime.forecasting.base import ForecastingHorizon
 
 from ._calendar import N_CALENDAR_FEATURES, calendar_features, has_calendar
 from ._validation import check_columns
 
 __all__ = ["standardiser", "scale", "unscale", "marks_for", "exog_rows", "as_frame",
-           "fit_preprocessing"]
+           "fit_preprocessing", "index_after", "lookback_and_future_rows"]
 
 
 def standardiser(values):
@@ -171,3 +172,55 @@ def fit_preprocessing(owner, y, X, n_train):
                       n_exog_=X.shape[1])
         exog = exog_rows(owner, X, y.index, X.columns, x_mean, x_std, "fit")
     return fitted, scale(raw, mean, std), marks_for(owner, y.index, n_mark), exog
+
+
+def index_after(cutoff, steps, fh=None):
+    """Index labels ``steps`` after ``cutoff``, as ``fh.to_absolute_index(cutoff)`` gives them.
+
+    Vectorised for a datetime or period cutoff with a frequency (sktime converts step by
+    step, which dominates the cost of a rolling forecast); sktime's conversion otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skmamba.estimators._data import index_after
+    >>> cutoff = pd.PeriodIndex(["2024-01"], freq="M")
+    >>> [str(p) for p in index_after(cutoff, np.array([1, 2, 5]))]
+    ['2024-02', '2024-03', '2024-06']
+    """
+    freq = getattr(cutoff, "freq", None)
+    if len(cutoff) == 1 and isinstance(cutoff, (pd.PeriodIndex, pd.DatetimeIndex)) and (
+        freq is not None
+    ):
+        make = pd.period_range if isinstance(cutoff, pd.PeriodIndex) else pd.date_range
+        labels = make(cutoff[0], periods=int(steps.max()) + 1, freq=freq)
+        if np.all(np.diff(steps) == 1):
+            return labels[steps[0]:steps[-1] + 1]  # a slice keeps the frequency, as sktime
+        return labels[steps]
+    if fh is None:
+        fh = ForecastingHorizon(steps)
+    return fh.to_absolute_index(cutoff)
+
+
+def lookback_and_future_rows(owner, seen, future, X, block):
+    """Exogenous rows for a roll-out: stored rows ``seen``, then ``future`` rows from ``X``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skmamba.estimators._data import lookback_and_future_rows
+    >>> seen = pd.DataFrame({"x": [1.0, 2.0]})
+    >>> X = pd.DataFrame({"x": [3.0]}, index=[2])
+    >>> lookback_and_future_rows("Model", seen, pd.Index([2]), X, 2)["x"].tolist()
+    [1.0, 2.0, 3.0]
+    """
+    if len(future) == 0:
+        return seen
+    missing = future if X is None else future.difference(X.index)
+    if len(missing):
+        raise ValueError(
+            f"{owner}: forecasting beyond pred_len_={block} rolls the forecast forward and "
+            f"needs X for the rows {future[0]} to {future[-1]} (pass them in the X of "
+            f"predict); {len(missing)} are missing, the first {missing[0]}."
+        )
+    return pd.concat([seen, X.loc[future, seen.columns]])
