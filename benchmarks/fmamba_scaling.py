@@ -51,6 +51,7 @@ from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from skmamba._nn.layers import FastAttention, MultiHeadSelfAttention  # noqa: E402
+from skmamba._nn.heads import PointOutput
 from skmamba._nn.networks.fmamba import FMambaNet  # noqa: E402
 from skmamba.estimators import FMambaForecaster  # noqa: E402
 
@@ -171,7 +172,7 @@ def layer_cases(d_model, heads):
 def fmamba_architecture(args):
     """FMambaForecaster's default architecture, with d_model = d_ff = ``--net-d-model``."""
     defaults = inspect.signature(FMambaForecaster).parameters
-    shapes = ("seq_len", "pred_len", "n_channels", "n_mark", "n_exog")
+    shapes = ("seq_len", "pred_len", "n_channels", "n_mark", "n_exog", "output")
     arch = {name: defaults[name].default for name in inspect.signature(FMambaNet).parameters
             if name not in shapes}
     return {**arch, "d_model": args.net_d_model, "d_ff": args.net_d_model}
@@ -179,7 +180,7 @@ def fmamba_architecture(args):
 
 def fmamba_net(n_vars, args, softmax=False):
     net = FMambaNet(seq_len=args.seq_len, pred_len=args.pred_len, n_channels=n_vars, n_mark=0,
-                    n_exog=0, **fmamba_architecture(args))
+                    n_exog=0, output=PointOutput(), **fmamba_architecture(args))
     if softmax:
         for layer in net.layers:
             layer.attention = MultiHeadSelfAttention(args.net_d_model, 1)

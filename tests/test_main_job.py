@@ -55,3 +55,15 @@ def test_model_added_to_registry_runs_in_main_job_without_edit(
     assert result["MASE"].notna().all()
     assert (tmp_path / "main_job_forecast.png").stat().st_size > 1000
     assert len(pd.read_csv(tmp_path / "main_job_errors.csv")) == len(result)
+
+    # the defaults table: the registered model with its defaults, next to seasonal naive
+    assert "Defaults on airline" in out
+    defaults = pd.read_csv(tmp_path / "main_job_airline_defaults.csv")
+    assert list(defaults["model"]) == ["New", "naive (seasonal)"]
+    assert list(defaults.columns) == ["model", "MAE", "MAE/naive", "fit_s", "seq_len_",
+                                      "pred_len_"]
+    assert defaults["MAE"].notna().all() and (defaults["fit_s"] > 0).all()
+    new = defaults.iloc[0]
+    assert (new["seq_len_"], new["pred_len_"]) == (48, 24)  # chosen from the data
+    assert defaults["MAE/naive"].iloc[-1] == 1.0
+

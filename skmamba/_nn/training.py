@@ -15,6 +15,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .heads import make_output
 from tqdm import tqdm
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "TrainingResult",
     "evaluate_loss",
     "make_loss",
+    "check_quantile_levels",
     "make_optimizer",
     "predict_batches",
     "resolve_device",
@@ -45,7 +48,7 @@ PROGRESS_FILE = None
 #: Epochs with more batches than this also get an inner progress bar over their batches.
 BATCH_BAR_MIN_BATCHES = 50
 
-LOSSES = ("mse", "mae", "huber", "mse+mae")
+LOSSES = ("mse", "mae", "huber", "mse+mae", "normal", "studentt", "quantile")
 OPTIMIZERS = ("adam", "adamw")
 
 
@@ -72,17 +75,22 @@ class _CombinedLoss(nn.Module):
         return w * F.mse_loss(y_hat, y) + (1.0 - w) * F.l1_loss(y_hat, y)
 
 
-def make_loss(name="mse", mse_weight=0.5, huber_delta=1.0):
+def make_loss(name="mse", mse_weight=0.5, huber_delta=1.0, quantile_levels=None):
     """Build the training criterion from its name.
 
     Parameters
     ----------
-    name : {"mse", "mae", "huber", "mse+mae"}, default="mse"
-        Mean squared error, mean absolute error, Huber loss, or a weighted sum of MSE and MAE.
+    name : str, default="mse"
+        Point losses: mean squared error, mean absolute error, Huber loss, or a weighted
+        sum of MSE and MAE (``"mse+mae"``). Probabilistic: ``"normal"`` and ``"studentt"``
+        (negative log-likelihood of the network's distribution output), ``"quantile"``
+        (pinball loss of its quantile output), see :mod:`skmamba._nn.heads`.
     mse_weight : float, default=0.5
         Weight of the MSE term for ``"mse+mae"``; the MAE term gets ``1 - mse_weight``.
     huber_delta : float, default=1.0
         Threshold of the Huber loss (in the scaled units the network trains on).
+    quantile_levels : sequence of float, optional
+        Levels of the pinball loss for ``"quantile"``.
 
     Returns
     -------
@@ -106,7 +114,51 @@ def make_loss(name="mse", mse_weight=0.5, huber_delta=1.0):
         if not 0.0 <= float(mse_weight) <= 1.0:
             raise ValueError(f"mse_weight must lie in [0, 1], got {mse_weight!r}")
         return _CombinedLoss(mse_weight)
+    if name in ("normal", "studentt", "quantile"):
+        if name == "quantile":
+            check_quantile_levels(quantile_levels)
+        return _OutputLoss(make_output(name, quantile_levels))
     raise ValueError(f"loss must be one of {LOSSES}, got {name!r}")
+
+
+class _OutputLoss(nn.Module):
+    """The loss of a distribution or quantile output (negative log-likelihood, pinball)."""
+
+    def __init__(self, output):
+        super().__init__()
+        self.output = output
+
+    def forward(self, y_hat, y):
+        return self.output.loss(y_hat, y)
+
+
+def check_quantile_levels(levels):
+    """Raise unless ``levels`` are increasing, in (0, 1), and bracket the median 0.5.
+
+    Examples
+    --------
+    >>> from skmamba._nn.training import check_quantile_levels
+    >>> check_quantile_levels((0.1, 0.5, 0.9))
+    >>> check_quantile_levels((0.6, 0.9))
+    Traceback (most recent call last):
+    ...
+    ValueError: quantile_levels must be increasing levels in (0, 1) with the lowest at most 0.5 and the highest at least 0.5 (the point forecast is the median), got (0.6, 0.9)
+    """
+    try:
+        values = [float(a) for a in levels]
+    except (TypeError, ValueError):
+        values = []
+    ok = (
+        len(values) >= 1 and all(0 < a < 1 for a in values)
+        and all(b > a for a, b in zip(values, values[1:]))
+        and values[0] <= 0.5 <= values[-1]
+    )
+    if not ok:
+        raise ValueError(
+            "quantile_levels must be increasing levels in (0, 1) with the lowest at most 0.5 "
+            "and the highest at least 0.5 (the point forecast is the median), got "
+            f"{levels!r}"
+        )
 
 
 def make_optimizer(name, params, lr, optimizer_kwargs=None):

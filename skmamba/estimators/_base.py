@@ -20,12 +20,15 @@ from .._nn import training
 from . import _data, _validation, _windows
 from ._common_params import ParametersMixin
 from ._context import SeriesContext
+from ._probabilistic import ProbabilisticMixin
 from ._sklearn_compat import SklearnCompatMixin
 
 __all__ = ["BaseMambaForecaster"]
 
 
-class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
+class BaseMambaForecaster(
+    ProbabilisticMixin, ParametersMixin, SklearnCompatMixin, BaseForecaster
+):
     """Base of all skmamba forecasters: a deep direct multi-horizon forecaster.
 
     Not used directly. A subclass names its network class in ``_network``, lists every
@@ -80,7 +83,7 @@ class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
         "requires-fh-in-fit": False,
         "X-y-must-have-same-index": True,
         "capability:insample": False,
-        "capability:pred_int": False,
+        "capability:pred_int": True,
         "capability:pred_int:insample": False,
         "capability:missing_values": False,
         "capability:update": True,
@@ -193,6 +196,7 @@ class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
             lambda: self._build_network(self.n_columns_, self.n_mark_, self.n_exog_),
             windows, train_starts, val_starts, options, self.seed_, device,
         )
+        self._calibrate(windows, val_starts if n_val else train_starts, device)
         self.history_ = result.history
         self.n_epochs_ = result.n_epochs
         self.best_epoch_ = result.best_epoch
@@ -222,17 +226,19 @@ class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
 
     def _predict(self, fh, X=None):
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
-        forecast = self._forecast_at_cutoff(int(steps.max()), X)
+        raw = self._roll_out(int(steps.max()), X)
+        forecast = _data.unscale(self._point(raw), self.scale_mean_, self.scale_std_)
         return pd.DataFrame(
             forecast[steps - 1], index=_data.index_after(self.cutoff, steps, fh),
             columns=self.columns_,
         )
 
-    def _forecast_at_cutoff(self, horizon, X):
-        """Steps 1..horizon after the cutoff in y's units, (horizon, C).
+    def _roll_out(self, horizon, X):
+        """The network's outputs for steps 1..horizon after the cutoff, in scaled units.
 
         Up to ``pred_len_`` steps come from one network pass; later ones by recursive
-        roll-out: each forecast block is appended to the lookback and forecast from again.
+        roll-out: each block's point forecast is appended to the lookback and forecast from
+        again. Shape (horizon, C) for a point output, (horizon, C, k) for k parameters.
         """
         cls, lookback, block = type(self).__name__, self.seq_len_, self.pred_len_
         n_blocks = -(-horizon // block)
@@ -259,9 +265,8 @@ class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
             )[0]
             blocks.append(out)
             if b + 1 < n_blocks:
-                values = np.concatenate([values, out])
-        forecast = np.concatenate(blocks)[:horizon]
-        return _data.unscale(forecast, self.scale_mean_, self.scale_std_)
+                values = np.concatenate([values, self._point(out)])
+        return np.concatenate(blocks)[:horizon]
 
     def _rows_at_cutoff(self):
         # The cutoff, not the end of the stored data, anchors the lookback: an update with
@@ -380,4 +385,4 @@ class BaseMambaForecaster(ParametersMixin, SklearnCompatMixin, BaseForecaster):
         out = self._network_forecast(
             self._scale(y.to_numpy(dtype=np.float64)), marks, exog, n_windows
         )
-        return _data.unscale(out, self.scale_mean_, self.scale_std_)
+        return _data.unscale(self._point(out), self.scale_mean_, self.scale_std_)

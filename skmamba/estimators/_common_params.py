@@ -14,6 +14,7 @@ the base leaves out when it passes the remaining constructor parameters to the n
 import copy
 import inspect
 
+from .._nn.heads import make_output
 from .._nn.options import TrainingOptions
 from .._nn.training import LOSSES, OPTIMIZERS
 from ._windows import patch_len_for
@@ -25,19 +26,23 @@ __all__ = ["WINDOW_PARAMETERS", "TRAINING_PARAMETERS", "COMMON_PARAMETERS", "TES
 WINDOW_PARAMETERS = ("seq_len", "pred_len")
 #: How the network is trained and where; shared by every forecaster.
 TRAINING_PARAMETERS = (
-    "max_epochs", "batch_size", "lr", "lr_decay", "loss", "optimizer", "optimizer_kwargs",
+    "max_epochs", "batch_size", "lr", "lr_decay", "loss", "quantile_levels", "optimizer",
+    "optimizer_kwargs",
     "validation_size", "patience", "device", "random_state", "verbose",
 )
 #: Every parameter that is not architecture.
 COMMON_PARAMETERS = WINDOW_PARAMETERS + TRAINING_PARAMETERS
 
-#: Training settings of sktime's conformance tests: the fastest fit, then validation with
-#: early stopping. Each forecaster's ``_test_params`` (tiny architectures) are merged in.
+#: Training settings of sktime's conformance tests: the fastest fit, validation with early
+#: stopping, and a set for a probabilistic loss. Each forecaster's ``_test_params`` (tiny
+#: architectures, and the loss of the third set) are merged in.
 TEST_TRAINING = (
     {"seq_len": 8, "pred_len": 5, "max_epochs": 1, "batch_size": 8, "lr": 1e-3,
      "device": "cpu", "random_state": 0},
     {"seq_len": 4, "pred_len": 5, "max_epochs": 2, "batch_size": 4, "lr": 1e-3,
      "validation_size": 5, "patience": 1, "device": "cpu", "random_state": 1},
+    {"seq_len": 8, "pred_len": 3, "max_epochs": 1, "batch_size": 8, "lr": 1e-3,
+     "device": "cpu", "random_state": 2},
 )
 
 _WINDOW_PARAMETERS = """\
@@ -67,7 +72,14 @@ _TRAINING_PARAMETERS = """\
         Time-Series-Library ``lradj=type1`` schedule behind the published numbers; 1.0 keeps
         it constant.
     loss : {{{losses}}}, default="{loss}"
-        Training loss, computed on the standardised series.
+        Training loss, computed on the standardised series. Point losses ("mse", "mae",
+        "huber", "mse+mae") train a point forecast; its intervals are split-conformal
+        (see ``predict_interval``). "normal" and "studentt" train a distribution output
+        (negative log-likelihood), "quantile" a quantile output at ``quantile_levels``
+        (pinball loss, quantiles that never cross); their point forecast is the median.
+    quantile_levels : tuple of float, default={quantile_levels}
+        Levels trained with ``loss="quantile"`` (increasing, spanning 0.5); other levels
+        are interpolated between them, and levels outside their range are refused.
     optimizer : {{{optimizers}}}, default="{optimizer}"
         Optimiser.
     optimizer_kwargs : dict or None, default={optimizer_kwargs}
@@ -139,7 +151,7 @@ def fill_docstring(cls):
     Examples
     --------
     >>> from skmamba.estimators import MixMambaForecaster
-    >>> "lr : float, default=0.001" in MixMambaForecaster.__doc__
+    >>> "lr : float, default=0.003" in MixMambaForecaster.__doc__
     True
     """
     doc = cls.__dict__.get("__doc__")
@@ -186,7 +198,7 @@ class ParametersMixin:
     #: Constructor parameters that configure the loss rather than the network.
     _loss_parameters = ()
     #: Tiny architectures, one per set of ``TEST_TRAINING`` (see ``get_test_params``).
-    _test_params = ({}, {})
+    _test_params = ({}, {}, {})
     #: The published long-term forecasting configuration (see ``paper_params``).
     _paper_setting = {}
 
@@ -207,13 +219,14 @@ class ParametersMixin:
         -------
         list of dict
             Constructor arguments: the first is the fastest fit, the second adds validation
-            and early stopping (and whatever the forecaster's ``_test_params`` vary).
+            and early stopping, the third trains a probabilistic loss (and the forecaster's
+            ``_test_params`` vary the architecture).
 
         Examples
         --------
         >>> from skmamba.estimators import MixMambaForecaster
-        >>> [p["max_epochs"] for p in MixMambaForecaster.get_test_params()]
-        [1, 2]
+        >>> [p.get("loss", "default") for p in MixMambaForecaster.get_test_params()]
+        ['default', 'mse', 'quantile']
         """
         return [{**training, **arch}
                 for training, arch in zip(TEST_TRAINING, cls._test_params)]
@@ -267,7 +280,8 @@ class ParametersMixin:
             arch["stride"] = max(1, arch["patch_len"] // 2)
         return self._network(
             seq_len=self.seq_len_, pred_len=self.pred_len_, n_channels=n_channels,
-            n_mark=n_mark, n_exog=n_exog, **arch,
+            n_mark=n_mark, n_exog=n_exog, output=make_output(self.loss, self.quantile_levels),
+            **arch,
         )
 
     def _training_options(self):
@@ -278,7 +292,11 @@ class ParametersMixin:
                 lr_decay=self.lr_decay, loss=self.loss, optimizer=self.optimizer,
                 optimizer_kwargs=self.optimizer_kwargs, patience=self.patience,
                 verbose=self.verbose,
-                loss_kwargs={k: getattr(self, k) for k in self._loss_parameters},
+                loss_kwargs={
+                    **{k: getattr(self, k) for k in self._loss_parameters},
+                    **({"quantile_levels": self.quantile_levels}
+                       if self.loss == "quantile" else {}),
+                },
             )
         except ValueError as err:
             raise ValueError(f"{type(self).__name__}: {err}") from None

@@ -32,7 +32,7 @@ class SeriesContext:
     >>> ctx.append(pd.DataFrame({"y": [4.0, 5.0]}, index=[3, 4]))
     >>> ctx.rows_ending_at(4, 3)["y"].tolist()
     [3.0, 4.0, 5.0]
-    >>> len(ctx), ctx.last_label
+    >>> len(ctx), int(ctx.last_label)
     (5, 4)
     """
 

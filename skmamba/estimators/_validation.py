@@ -118,7 +118,7 @@ def check_window_params(owner, seq_len, pred_len, validation_size):
     >>> check_window_params("Model", 0, None, 0)
     Traceback (most recent call last):
     ...
-    ValueError: Model: seq_len must be an int >= 1, got 0
+    ValueError: Model: seq_len must be an int >= 1 or None, got 0
     """
     _check_int(owner, "seq_len", seq_len, 1, allow_none=True)
     _check_int(owner, "pred_len", pred_len, 1, allow_none=True)

@@ -102,7 +102,7 @@ def choose_windows(owner, n_train, sp, seq_len, pred_len, fh_max):
     >>> choose_windows("Model", n_train=120, sp=12, seq_len=None, pred_len=None, fh_max=24)
     (48, 24)
     >>> choose_windows("Model", n_train=16, sp=1, seq_len=None, pred_len=None, fh_max=None)
-    (8, 4)
+    (5, 4)
     """
     if pred_len is None:
         wanted = fh_max if fh_max is not None else (sp if sp > 1 else _HORIZON_WITHOUT_CYCLE)

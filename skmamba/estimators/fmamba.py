@@ -86,8 +86,10 @@ class FMambaForecaster(BaseMambaForecaster):
     ['Consumption', 'Income', 'Production', 'Savings', 'Unemployment']
     """
 
-    # Tiny architectures for sktime's conformance tests (the second two heads).
-    _test_params = (_TINY, {**_TINY, "n_heads": 2, "loss": "mse+mae", "optimizer": "adamw"})
+    # Tiny architectures for sktime's conformance tests (the third trains a
+    # probabilistic loss; the second two heads).
+    _test_params = (_TINY, {**_TINY, "n_heads": 2, "loss": "mse+mae", "optimizer": "adamw"},
+                    {**_TINY, "loss": "quantile"})
     _paper_setting = {
         "seq_len": 96, "d_model": 256, "d_state": 16, "d_ff": 256, "e_layers": 2,
         "n_heads": 1, "d_conv": 2, "expand": 1, "dropout": 0.1, "max_epochs": 10,
@@ -113,6 +115,7 @@ class FMambaForecaster(BaseMambaForecaster):
         lr=1e-3,
         lr_decay=1.0,
         loss="mse",
+        quantile_levels=(0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975),
         optimizer="adam",
         optimizer_kwargs=None,
         validation_size=0,
@@ -136,6 +139,7 @@ class FMambaForecaster(BaseMambaForecaster):
         self.lr = lr
         self.lr_decay = lr_decay
         self.loss = loss
+        self.quantile_levels = quantile_levels
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
         self.validation_size = validation_size

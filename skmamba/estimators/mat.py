@@ -101,8 +101,10 @@ class MATForecaster(BaseMambaForecaster):
     (24, 2)
     """
 
-    # Tiny architectures for sktime's conformance tests (the second a plain MSE loss).
-    _test_params = (_TINY, {**_TINY, "loss": "mse", "optimizer": "adamw"})
+    # Tiny architectures for sktime's conformance tests (the third trains a
+    # probabilistic loss; the second a plain MSE loss).
+    _test_params = (_TINY, {**_TINY, "loss": "mse", "optimizer": "adamw"},
+                    {**_TINY, "loss": "studentt"})
     _paper_setting = {
         "seq_len": 96, "n1": 128, "n2": 64, "n_heads": 4, "d_state": 16, "d_conv": 2,
         "expand": 1, "ff_mult": 2, "dropout": 0.1, "mse_weight": 0.5, "max_epochs": 10,
@@ -130,6 +132,7 @@ class MATForecaster(BaseMambaForecaster):
         lr=1e-3,
         lr_decay=1.0,
         loss="mse+mae",
+        quantile_levels=(0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975),
         optimizer="adam",
         optimizer_kwargs=None,
         validation_size=0,
@@ -154,6 +157,7 @@ class MATForecaster(BaseMambaForecaster):
         self.lr = lr
         self.lr_decay = lr_decay
         self.loss = loss
+        self.quantile_levels = quantile_levels
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
         self.validation_size = validation_size

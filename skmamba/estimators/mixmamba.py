@@ -105,9 +105,11 @@ class MixMambaForecaster(BaseMambaForecaster):
     (24, '1961-01')
     """
 
-    # Tiny architectures for sktime's conformance tests (the second the paper's experts and more experts than gates).
+    # Tiny architectures for sktime's conformance tests (the third trains a
+    # probabilistic loss; the second the paper's experts and more experts than gates).
     _test_params = (_TINY, {**_TINY, "n_experts": 3, "top_k": 2, "expert_residual": True,
-                  "expert_init": "mamba", "loss": "mse", "optimizer": "adam"})
+                  "expert_init": "mamba", "loss": "mse", "optimizer": "adam"},
+                    {**_TINY, "loss": "quantile"})
     _paper_setting = {
         "seq_len": 96, "d_model": 64, "n_experts": 2, "top_k": 2, "patch_len": 16,
         "stride": 8, "d_state": 8, "d_conv": 4, "expand": 2, "dropout": 0.1,
@@ -139,6 +141,7 @@ class MixMambaForecaster(BaseMambaForecaster):
         lr=3e-3,
         lr_decay=1.0,
         loss="mae",
+        quantile_levels=(0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975),
         optimizer="adamw",
         optimizer_kwargs=None,
         validation_size=0,
@@ -167,6 +170,7 @@ class MixMambaForecaster(BaseMambaForecaster):
         self.lr = lr
         self.lr_decay = lr_decay
         self.loss = loss
+        self.quantile_levels = quantile_levels
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
         self.validation_size = validation_size

@@ -81,8 +81,10 @@ class SMambaForecaster(BaseMambaForecaster):
     (8, 4)
     """
 
-    # Tiny architectures for sktime's conformance tests (the second adds the MSE+MAE loss and AdamW).
-    _test_params = (_TINY, {**_TINY, "loss": "mse+mae", "optimizer": "adamw"})
+    # Tiny architectures for sktime's conformance tests (the third trains a
+    # probabilistic loss; the second adds the MSE+MAE loss and AdamW).
+    _test_params = (_TINY, {**_TINY, "loss": "mse+mae", "optimizer": "adamw"},
+                    {**_TINY, "loss": "normal"})
     _paper_setting = {
         "seq_len": 96, "d_model": 256, "d_state": 2, "d_ff": 256, "e_layers": 2,
         "dropout": 0.1, "max_epochs": 10, "batch_size": 32, "lr": 5e-5, "lr_decay": 0.5,
@@ -104,6 +106,7 @@ class SMambaForecaster(BaseMambaForecaster):
         lr=1e-3,
         lr_decay=1.0,
         loss="mse",
+        quantile_levels=(0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975),
         optimizer="adam",
         optimizer_kwargs=None,
         validation_size=0,
@@ -124,6 +127,7 @@ class SMambaForecaster(BaseMambaForecaster):
         self.lr = lr
         self.lr_decay = lr_decay
         self.loss = loss
+        self.quantile_levels = quantile_levels
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
         self.validation_size = validation_size

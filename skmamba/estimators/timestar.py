@@ -103,9 +103,11 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
     """
 
     _tags = {"capability:exogenous": True}
-    # Tiny architectures for sktime's conformance tests (the second the official learning rate).
+    # Tiny architectures for sktime's conformance tests (the third trains a
+    # probabilistic loss; the second the official learning rate).
     _test_params = ({**_TINY, "patch_len": 4},
-                    {**_TINY, "patch_len": 2, "lr": 1e-2, "loss": "mse+mae", "optimizer": "adamw"})
+                    {**_TINY, "patch_len": 2, "lr": 1e-2, "loss": "mse+mae", "optimizer": "adamw"},
+                    {**_TINY, "patch_len": 4, "loss": "normal"})
     _paper_setting = {
         "seq_len": 96, "d_model": 128, "d_ff": 128, "d_core": 64, "d_state": 16,
         "d_conv": 4, "expand": 2, "e_layers": 2, "patch_len": 16, "dropout": 0.1,
@@ -132,6 +134,7 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
         lr=1e-3,
         lr_decay=1.0,
         loss="mse",
+        quantile_levels=(0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975),
         optimizer="adam",
         optimizer_kwargs=None,
         validation_size=0,
@@ -156,6 +159,7 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
         self.lr = lr
         self.lr_decay = lr_decay
         self.loss = loss
+        self.quantile_levels = quantile_levels
         self.optimizer = optimizer
         self.optimizer_kwargs = optimizer_kwargs
         self.validation_size = validation_size

@@ -9,7 +9,7 @@ from skmamba.estimators import MODELS, BaseMambaForecaster
 from skmamba.estimators._common_params import COMMON_PARAMETERS
 
 # What the base passes to every network besides the architecture.
-NETWORK_DATA_ARGS = {"seq_len", "pred_len", "n_channels", "n_mark", "n_exog"}
+NETWORK_DATA_ARGS = {"seq_len", "pred_len", "n_channels", "n_mark", "n_exog", "output"}
 
 
 def test_registry_lists_every_public_forecaster():

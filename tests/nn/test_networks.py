@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from skmamba._nn.heads import PointOutput
 from skmamba._nn.networks import FMambaNet, MATNet, MixMambaNet, SMambaNet, TimeStarMambaNet
 from skmamba.estimators import (
     FMambaForecaster,
@@ -16,6 +17,7 @@ from skmamba.estimators import (
     TimeStarMambaForecaster,
 )
 from skmamba.estimators._common_params import COMMON_PARAMETERS
+from skmamba.estimators._windows import patch_len_for
 
 SEQ_LEN, PRED_LEN, N_CHANNELS, N_MARK, N_EXOG = 32, 8, 3, 4, 2
 
@@ -33,7 +35,7 @@ FORECASTERS = {
     FMambaNet: FMambaForecaster,
     TimeStarMambaNet: TimeStarMambaForecaster,
 }
-SHAPE_ARGS = ("seq_len", "pred_len", "n_channels", "n_mark", "n_exog")
+SHAPE_ARGS = ("seq_len", "pred_len", "n_channels", "n_mark", "n_exog", "output")
 
 
 def forecaster_defaults(cls):
@@ -45,8 +47,15 @@ def forecaster_defaults(cls):
 
 def build_default(cls, seq_len, pred_len, n_channels, n_mark=0, n_exog=0, **overrides):
     """The network with its forecaster's default architecture, except ``overrides``."""
+    arch = {**forecaster_defaults(cls), **overrides}
+    # Patch lengths left to the data follow the lookback, as the forecasters resolve them.
+    if arch.get("patch_len", 0) is None:
+        arch["patch_len"] = patch_len_for(seq_len)
+    if arch.get("stride", 0) is None:
+        arch["stride"] = max(1, arch["patch_len"] // 2)
+    output = arch.pop("output", None) or PointOutput()
     return cls(seq_len=seq_len, pred_len=pred_len, n_channels=n_channels, n_mark=n_mark,
-               n_exog=n_exog, **{**forecaster_defaults(cls), **overrides})
+               n_exog=n_exog, output=output, **arch)
 
 
 def build(cls, n_mark=N_MARK, n_exog=N_EXOG, seed=0, **overrides):

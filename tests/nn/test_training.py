@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+from skmamba._nn.heads import PointOutput
 from skmamba._nn.networks import SMambaNet
 from skmamba._nn.options import TrainingOptions
 from skmamba._nn.training import (
@@ -80,6 +81,7 @@ def test_shuffling_is_seeded():
         w = SeriesWindows(np.sin(np.arange(80.0))[:, None], seq_len=6, pred_len=2)
         with seeded(seed) as gen:
             net = SMambaNet(seq_len=6, pred_len=2, n_channels=1, n_mark=0, n_exog=0,
+                            output=PointOutput(),
                             d_model=8, d_state=2, d_ff=8, e_layers=1, dropout=0.1)
             train_network(net, w, np.arange(60), options=options(max_epochs=2, batch_size=8),
                           generator=gen)

@@ -62,3 +62,24 @@ class RevIN(nn.Module):
                 x = (x - self.bias) / (self.weight + self.eps * self.eps)
             return x * self._std + self._mean
         raise ValueError(f"RevIN: mode must be 'norm' or 'denorm', got {mode!r}")
+
+    def denorm_scale(self, s):
+        """Map a non-negative spread (a scale, a quantile gap) of shape (B, T, C) back.
+
+        A spread is not shifted by the mean, only stretched by the standard deviation (and
+        by the inverse of the affine weight, in absolute value, so it stays non-negative).
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skmamba._nn.layers import RevIN
+        >>> norm = RevIN(1)
+        >>> _ = norm(torch.tensor([[[0.0], [2.0]]]), "norm")
+        >>> round(norm.denorm_scale(torch.ones(1, 1, 1)).item(), 4)
+        1.0
+        """
+        if self._std is None:
+            raise RuntimeError("RevIN: call with mode='norm' before denorm_scale")
+        if self.affine:
+            s = s / (self.weight + self.eps * self.eps).abs()
+        return s * self._std

@@ -82,6 +82,9 @@ class FMambaNet(nn.Module):
         Calendar features passed as ``x_mark`` (extra tokens).
     n_exog : int
         Exogenous variables passed as ``exog`` (extra tokens).
+    output : torch.nn.Module
+        What the network forecasts (:mod:`skmamba._nn.heads`): a point, a distribution or
+        quantiles; the projection has ``pred_len * output.n_params`` outputs per channel.
     d_model : int
         Token width.
     d_state : int
@@ -103,7 +106,9 @@ class FMambaNet(nn.Module):
     --------
     >>> import torch
     >>> from skmamba._nn.networks.fmamba import FMambaNet
-    >>> net = FMambaNet(seq_len=16, pred_len=4, n_channels=3, n_mark=4, n_exog=0, d_model=8,
+    >>> from skmamba._nn.heads import PointOutput
+    >>> net = FMambaNet(seq_len=16, pred_len=4, n_channels=3, n_mark=4, n_exog=0,
+    ...     output=PointOutput(), d_model=8,
     ...                 d_state=16, d_ff=8, e_layers=2, n_heads=1, d_conv=2, expand=1,
     ...                 dropout=0.1)
     >>> y_hat, aux = net(torch.randn(2, 16, 3), x_mark=torch.rand(2, 16, 4) - 0.5)
@@ -111,9 +116,10 @@ class FMambaNet(nn.Module):
     (torch.Size([2, 4, 3]), None)
     """
 
-    def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, d_model, d_state,
+    def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, output, d_model, d_state,
                  d_ff, e_layers, n_heads, d_conv, expand, dropout):
         super().__init__()
+        self.output = output
         self.n_channels = n_channels
         self.norm = RevIN(n_channels)
         self.embedding = InvertedEmbedding(seq_len, d_model, dropout=0.0)
@@ -125,7 +131,7 @@ class FMambaNet(nn.Module):
             FMambaLayer(d_model, d_state, d_ff, n_heads, d_conv, expand, dropout)
             for _ in range(e_layers)
         )
-        self.projector = nn.Linear(d_model, pred_len)
+        self.projector = nn.Linear(d_model, pred_len * output.n_params)
 
     def forward(self, x, x_mark=None, exog=None):
         """Forecast (B, pred_len, n_channels) from x (B, seq_len, n_channels)."""
@@ -137,4 +143,4 @@ class FMambaNet(nn.Module):
         for layer in self.layers:
             tokens = layer(tokens)
         out = self.projector(tokens).transpose(1, 2)[:, :, : self.n_channels]
-        return self.norm(out, "denorm"), None
+        return self.output(out, self.norm), None

@@ -89,6 +89,9 @@ class MATNet(nn.Module):
         Calendar features passed as ``x_mark`` (extra tokens).
     n_exog : int
         Exogenous variables passed as ``exog`` (extra tokens).
+    output : torch.nn.Module
+        What the network forecasts (:mod:`skmamba._nn.heads`): a point, a distribution or
+        quantiles; the projection has ``pred_len * output.n_params`` outputs per channel.
     n1 : int
         Width of the first (fine) embedding.
     n2 : int
@@ -110,16 +113,19 @@ class MATNet(nn.Module):
     --------
     >>> import torch
     >>> from skmamba._nn.networks.mat import MATNet
-    >>> net = MATNet(seq_len=24, pred_len=6, n_channels=3, n_mark=0, n_exog=0, n1=16, n2=8,
+    >>> from skmamba._nn.heads import PointOutput
+    >>> net = MATNet(seq_len=24, pred_len=6, n_channels=3, n_mark=0, n_exog=0,
+    ...     output=PointOutput(), n1=16, n2=8,
     ...              n_heads=2, d_state=16, d_conv=2, expand=1, ff_mult=2, dropout=0.1)
     >>> y_hat, aux = net(torch.randn(2, 24, 3))
     >>> y_hat.shape, aux
     (torch.Size([2, 6, 3]), None)
     """
 
-    def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, n1, n2, n_heads,
+    def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, output, n1, n2, n_heads,
                  d_state, d_conv, expand, ff_mult, dropout):
         super().__init__()
+        self.output = output
         self.n_channels = n_channels
         self.norm = RevIN(n_channels, affine=True)
         self.embed1 = InvertedEmbedding(seq_len, n1, dropout=0.0)
@@ -128,7 +134,7 @@ class MATNet(nn.Module):
         self.scale1 = MATBlock(n1, n_heads, d_state, d_conv, expand, ff_mult * n1, dropout)
         self.scale2 = MATBlock(n2, n_heads, d_state, d_conv, expand, ff_mult * n2, dropout)
         self.project1 = nn.Linear(n2, n1)
-        self.project2 = nn.Linear(2 * n1, pred_len)
+        self.project2 = nn.Linear(2 * n1, pred_len * output.n_params)
 
     def forward(self, x, x_mark=None, exog=None):
         """Forecast (B, pred_len, n_channels) from x (B, seq_len, n_channels)."""
@@ -142,4 +148,4 @@ class MATNet(nn.Module):
         p = self.project1(s2) + r1
         out = self.project2(torch.cat([p, s1], dim=-1))
         out = out.transpose(1, 2)[:, :, : self.n_channels]
-        return self.norm(out, "denorm"), None
+        return self.output(out, self.norm), None

@@ -49,6 +49,9 @@ class MixMambaNet(nn.Module):
         Accepted for the common network signature and ignored (channel independent).
     n_exog : int
         Accepted for the common network signature and ignored (channel independent).
+    output : torch.nn.Module
+        What the network forecasts (:mod:`skmamba._nn.heads`): a point, a distribution or
+        quantiles; the projection has ``pred_len * output.n_params`` outputs per channel.
     d_model : int
         Patch-token width.
     n_experts : int
@@ -80,7 +83,9 @@ class MixMambaNet(nn.Module):
     --------
     >>> import torch
     >>> from skmamba._nn.networks.mixmamba import MixMambaNet
+    >>> from skmamba._nn.heads import PointOutput
     >>> net = MixMambaNet(seq_len=32, pred_len=8, n_channels=3, n_mark=0, n_exog=0,
+    ...     output=PointOutput(),
     ...                   d_model=16, n_experts=2, top_k=2, patch_len=16, stride=8,
     ...                   d_state=8, d_conv=4, expand=2, dropout=0.1,
     ...                   balance_loss_weight=0.01, z_loss_weight=0.001,
@@ -90,10 +95,11 @@ class MixMambaNet(nn.Module):
     (torch.Size([4, 8, 3]), 0)
     """
 
-    def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, d_model, n_experts,
-                 top_k, patch_len, stride, d_state, d_conv, expand, dropout,
+    def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, output, d_model,
+                 n_experts, top_k, patch_len, stride, d_state, d_conv, expand, dropout,
                  balance_loss_weight, z_loss_weight, expert_residual, expert_init):
         super().__init__()
+        self.output = output
         self.n_channels = n_channels
         self.norm = RevIN(n_channels)
         self.embedding = PatchEmbedding(d_model, patch_len, stride, pad_end=True,
@@ -110,7 +116,8 @@ class MixMambaNet(nn.Module):
             capacity_factor_eval=CAPACITY_FACTOR_EVAL, min_capacity=MIN_CAPACITY,
             balance_weight=balance_loss_weight, z_weight=z_loss_weight,
         )
-        self.head = FlattenHead(n_patches * d_model, pred_len, dropout=dropout)
+        self.head = FlattenHead(n_patches * d_model, pred_len * output.n_params,
+                                dropout=dropout)
 
     def forward(self, x, x_mark=None, exog=None):
         """Forecast (B, pred_len, n_channels) and the MoE loss from x (B, seq_len, n_channels)."""
@@ -119,4 +126,4 @@ class MixMambaNet(nn.Module):
         tokens = self.embedding(x.transpose(1, 2))
         tokens, aux_loss = self.moe(tokens)
         out = self.head(tokens.reshape(B, self.n_channels, *tokens.shape[1:]))
-        return self.norm(out.transpose(1, 2), "denorm"), aux_loss
+        return self.output(out.transpose(1, 2), self.norm), aux_loss

@@ -78,6 +78,9 @@ class SMambaNet(nn.Module):
         Calendar features passed as ``x_mark`` (extra tokens).
     n_exog : int
         Exogenous variables passed as ``exog`` (extra tokens).
+    output : torch.nn.Module
+        What the network forecasts (:mod:`skmamba._nn.heads`): a point, a distribution or
+        quantiles; the projection has ``pred_len * output.n_params`` outputs per channel.
     d_model : int
         Token width.
     d_state : int
@@ -93,16 +96,19 @@ class SMambaNet(nn.Module):
     --------
     >>> import torch
     >>> from skmamba._nn.networks import SMambaNet
+    >>> from skmamba._nn.heads import PointOutput
     >>> net = SMambaNet(seq_len=16, pred_len=4, n_channels=3, n_mark=4, n_exog=0,
+    ...     output=PointOutput(),
     ...                 d_model=8, d_state=2, d_ff=8, e_layers=2, dropout=0.1)
     >>> y_hat, aux = net(torch.randn(2, 16, 3), x_mark=torch.rand(2, 16, 4) - 0.5)
     >>> y_hat.shape, aux
     (torch.Size([2, 4, 3]), None)
     """
 
-    def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, d_model, d_state,
+    def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, output, d_model, d_state,
                  d_ff, e_layers, dropout):
         super().__init__()
+        self.output = output
         self.seq_len, self.pred_len = seq_len, pred_len
         self.n_channels, self.n_mark, self.n_exog = n_channels, n_mark, n_exog
         self.norm = RevIN(n_channels)
@@ -112,7 +118,7 @@ class SMambaNet(nn.Module):
             for _ in range(e_layers)
         )
         self.final_norm = nn.LayerNorm(d_model)
-        self.projector = nn.Linear(d_model, pred_len)
+        self.projector = nn.Linear(d_model, pred_len * output.n_params)
 
     def forward(self, x, x_mark=None, exog=None):
         """Forecast (B, pred_len, n_channels) from x (B, seq_len, n_channels)."""
@@ -124,4 +130,4 @@ class SMambaNet(nn.Module):
             tokens = layer(tokens)
         out = self.projector(self.final_norm(tokens))
         out = out.transpose(1, 2)[:, :, : self.n_channels]
-        return self.norm(out, "denorm"), None
+        return self.output(out, self.norm), None

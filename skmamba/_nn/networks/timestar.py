@@ -98,6 +98,9 @@ class TimeStarMambaNet(nn.Module):
         Calendar features passed as ``x_mark`` (context tokens).
     n_exog : int
         Exogenous variables passed as ``exog`` (context tokens).
+    output : torch.nn.Module
+        What the network forecasts (:mod:`skmamba._nn.heads`): a point, a distribution or
+        quantiles; the projection has ``pred_len * output.n_params`` outputs per channel.
     d_model : int
         Token width.
     d_ff : int
@@ -121,7 +124,9 @@ class TimeStarMambaNet(nn.Module):
     --------
     >>> import torch
     >>> from skmamba._nn.networks.timestar import TimeStarMambaNet
+    >>> from skmamba._nn.heads import PointOutput
     >>> net = TimeStarMambaNet(seq_len=32, pred_len=8, n_channels=2, n_mark=0, n_exog=3,
+    ...     output=PointOutput(),
     ...                        d_model=16, d_ff=16, d_core=8, d_state=16, d_conv=4,
     ...                        expand=2, e_layers=2, patch_len=16, dropout=0.1).eval()
     >>> y_hat, aux = net(torch.randn(4, 32, 2), exog=torch.randn(4, 32, 3))
@@ -129,9 +134,10 @@ class TimeStarMambaNet(nn.Module):
     (torch.Size([4, 8, 2]), None)
     """
 
-    def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, d_model, d_ff,
+    def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, output, d_model, d_ff,
                  d_core, d_state, d_conv, expand, e_layers, patch_len, dropout):
         super().__init__()
+        self.output = output
         self.n_channels = n_channels
         self.norm = RevIN(n_channels)
         self.patch_embedding = PatchEmbedding(d_model, patch_len, patch_len, pad_end=False,
@@ -147,7 +153,8 @@ class TimeStarMambaNet(nn.Module):
             for _ in range(e_layers)
         )
         self.final_norm = nn.LayerNorm(d_model)
-        self.head = FlattenHead((self.patch_num + 1) * d_model, pred_len, dropout=dropout)
+        self.head = FlattenHead((self.patch_num + 1) * d_model, pred_len * output.n_params,
+                                dropout=dropout)
 
     def forward(self, x, x_mark=None, exog=None):
         """Forecast (B, pred_len, n_channels) from x (B, seq_len, n_channels)."""
@@ -165,4 +172,4 @@ class TimeStarMambaNet(nn.Module):
         for layer in self.layers:
             tokens = layer(tokens, context)
         out = self.head(self.final_norm(tokens).reshape(B, self.n_channels, self.patch_num + 1, -1))
-        return self.norm(out.transpose(1, 2), "denorm"), None
+        return self.output(out.transpose(1, 2), self.norm), None
