@@ -35,7 +35,7 @@ X.head()
 # Each exogenous variable's lookback window becomes a token; the series' global tokens
 # draw on them through STAR. ``X`` is passed to ``fit`` over the rows of ``y``.
 params = dict(seq_len=32, patch_len=8, d_model=16, d_ff=16, d_core=8, e_layers=1,
-              max_epochs=20, batch_size=16, lr=3e-3, lr_decay=1.0, random_state=0)
+              batch_size=16, lr=3e-3, random_state=0)
 with_x = TimeStarMambaForecaster(**params).fit(y_train, X=X_train, fh=fh)
 
 # %%

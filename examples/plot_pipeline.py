@@ -31,8 +31,7 @@ fh = list(range(1, 25))
 
 
 def make_forecaster():
-    return MixMambaForecaster(seq_len=36, patch_len=12, stride=6, d_model=16,
-                              max_epochs=30, lr=3e-3, lr_decay=1.0, random_state=0)
+    return MixMambaForecaster(random_state=0)  # defaults: lookback chosen from the data
 
 
 # %%

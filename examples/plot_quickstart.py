@@ -8,6 +8,7 @@ that ships with sktime, forecast the last two years, and compare with a seasonal
 forecast.
 
 Every skmamba forecaster is an sktime forecaster: ``fit(y, fh=...)`` then ``predict()``.
+The defaults are meant for series like this one: the lookback is chosen from the data.
 """
 
 # %%
@@ -37,14 +38,12 @@ fh = list(range(1, 25))  # forecast steps 1..24 after the end of y_train
 # %%
 # Fit and predict
 # ---------------
-# ``MixMambaForecaster()`` with its defaults is the published ETTh1 setting, sized for
-# series with thousands of rows: its 96-step lookback would leave a single training window
-# in 120 months. A 48-month lookback gives 49 windows; a constant learning rate and more
-# epochs suit that small data set. ``random_state`` makes the fit repeatable.
-forecaster = MixMambaForecaster(
-    seq_len=48, max_epochs=50, lr=3e-3, lr_decay=1.0, random_state=0
-)
+# The defaults choose the lookback from the data: two horizons or two seasonal cycles,
+# here 48 months (``seq_len_``), and the network is trained for the 24 steps of ``fh``
+# (``pred_len_``). ``random_state`` makes the fit repeatable.
+forecaster = MixMambaForecaster(random_state=0)
 forecaster.fit(y_train, fh=fh)
+print(f"lookback {forecaster.seq_len_}, trained horizon {forecaster.pred_len_}")
 y_pred = forecaster.predict()
 y_pred.head()
 
@@ -90,3 +89,14 @@ plt.show()
 # (``update_params=False``); the next ``predict`` starts from the latest 48 months.
 forecaster.update(y_test, update_params=False)
 print(forecaster.predict(fh=[1, 2, 3]))
+
+# %%
+# ``predict`` serves any horizon. Steps beyond the trained 24 are forecast by roll-out:
+# the forecast is fed back as input, so errors compound; train for the horizon you need
+# (``fh`` in ``fit``) when those steps matter.
+y_three_years = forecaster.predict(fh=range(1, 37))
+y_three_years.tail(3)
+
+# %%
+# The published ETT setting of the model is one call away, for data of thousands of rows:
+MixMambaForecaster.paper_params("ETTh1")

@@ -27,16 +27,17 @@ torch.set_num_threads(1)
 y = load_airline()
 y_train, y_test = temporal_train_test_split(y, test_size=12)
 
-# A small MixMamba: 12-month horizon, few epochs, constant learning rate.
+# A small MixMamba trained for the 12-month horizon, with few epochs.
 base = MixMambaForecaster(pred_len=12, d_model=16, patch_len=12, stride=6,
-                          max_epochs=10, lr_decay=1.0, random_state=0)
+                          max_epochs=10, random_state=0)
 grid = {"seq_len": [24, 36], "lr": [1e-3, 1e-2]}
 
 # %%
 # scikit-learn: ``GridSearchCV`` with :func:`~skmamba.forecast_scorer`
 # --------------------------------------------------------------------
-# scikit-learn calls ``fit(y_fold)`` without a horizon, so the forecaster's ``pred_len``
-# must be set. ``TimeSeriesSplit`` puts each 12-month test fold right after its training
+# scikit-learn calls ``fit(y_fold)`` without a horizon; ``pred_len=12`` trains the
+# forecaster for the 12 months each fold is scored on (without it, a forecaster trains one
+# seasonal cycle, also 12 months here). ``TimeSeriesSplit`` puts each 12-month test fold right after its training
 # fold, and ``forecast_scorer("mae")`` forecasts that fold and returns the negated mean
 # absolute error, so that higher is better, as scikit-learn expects.
 sk_search = GridSearchCV(
