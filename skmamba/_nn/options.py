@@ -48,6 +48,9 @@ class TrainingOptions:
         Options of the loss (e.g. ``{"mse_weight": 0.5}`` for ``"mse+mae"``).
     clip_norm : float or None, default=GRAD_CLIP_NORM
         Max global gradient norm; None disables clipping.
+    checkpoint_path : str or None, default=None
+        Write a checkpoint there after every epoch and resume from it when it exists
+        (:mod:`skmamba._nn.checkpoint`); removed when training completes.
 
     Raises
     ------
@@ -79,6 +82,7 @@ class TrainingOptions:
     verbose: int | bool
     loss_kwargs: dict = dataclasses.field(default_factory=dict)
     clip_norm: float | None = GRAD_CLIP_NORM
+    checkpoint_path: str | None = None
 
     def __post_init__(self):
         for name, low, allow_none in (("max_epochs", 1, False), ("batch_size", 1, False),

@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import checkpoint
 from .heads import make_output
 from tqdm import tqdm
 
@@ -601,9 +602,22 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
 
     history = []
     best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
+    first_epoch, stopped = 1, False
+    saved = checkpoint.load_checkpoint(options.checkpoint_path)
+    if saved is not None:
+        # Resume: everything the next epoch depends on comes back as it was saved.
+        network.load_state_dict(saved["network"])
+        opt.load_state_dict(saved["optimizer"])
+        _set_rng(saved["rng"], generator)
+        history, stale, stopped = saved["history"], saved["stale"], saved["stopped"]
+        best_loss, best_epoch, best_state = (saved["best_loss"], saved["best_epoch"],
+                                             saved["best_state"])
+        first_epoch = saved["epoch"] + 1
     progress = _Progress(options.verbose, max_epochs, -(-len(train_starts) // batch_size))
     with contextlib.closing(progress):
-        for epoch in range(1, max_epochs + 1):
+        for epoch in range(first_epoch, max_epochs + 1):
+            if stopped:
+                break
             tic = time.perf_counter()
             epoch_lr = opt.param_groups[0]["lr"]
             network.train()
@@ -646,21 +660,47 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
                     best_state = copy.deepcopy(network.state_dict())
                 else:
                     stale += 1
-                    if patience is not None and stale >= patience:
-                        progress.write(
-                            f"early stopping after epoch {epoch}: no validation improvement "
-                            f"for {stale} epochs; restoring epoch {best_epoch}"
-                        )
-                        break
+                    stopped = patience is not None and stale >= patience
             else:
                 best_epoch = epoch
-            for group in opt.param_groups:
-                group["lr"] *= options.lr_decay
+            if stopped:
+                progress.write(
+                    f"early stopping after epoch {epoch}: no validation improvement "
+                    f"for {stale} epochs; restoring epoch {best_epoch}"
+                )
+            else:
+                for group in opt.param_groups:
+                    group["lr"] *= options.lr_decay
+            if options.checkpoint_path is not None:
+                checkpoint.save_checkpoint(options.checkpoint_path, {
+                    "epoch": epoch, "network": network.state_dict(),
+                    "optimizer": opt.state_dict(), "rng": _get_rng(generator),
+                    "history": history, "stale": stale, "stopped": stopped,
+                    "best_loss": best_loss, "best_epoch": best_epoch, "best_state": best_state,
+                })
 
     if best_state is not None:
         network.load_state_dict(best_state)
     network.eval()
+    checkpoint.remove_checkpoint(options.checkpoint_path)
     return TrainingResult(history, len(history), best_epoch)
+
+
+def _get_rng(generator):
+    state = {"torch": torch.get_rng_state()}
+    if generator is not None:
+        state["generator"] = generator.get_state()
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng(state, generator):
+    torch.set_rng_state(state["torch"])
+    if generator is not None and "generator" in state:
+        generator.set_state(state["generator"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 @torch.no_grad()

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sktime.forecasting.base import BaseForecaster
 
-from .._nn import training
+from .._nn import checkpoint, training
 from . import _data, _validation, _windows
 from ._common_params import ParametersMixin
 from ._context import SeriesContext
@@ -192,6 +192,13 @@ class BaseMambaForecaster(
         val_starts = np.arange(n_train - seq_len, n_rows - width + 1) if n_val else None
 
         self.seed_ = _validation.seed_from(self.random_state)
+        if self.checkpoint_dir is not None:
+            # Named by everything the fit depends on, so only the same fit resumes from it.
+            params = sorted((k, v) for k, v in self.get_params(deep=False).items()
+                            if k not in ("checkpoint_dir", "verbose", "device"))
+            options = dataclasses.replace(options, checkpoint_path=checkpoint.path_for(
+                self.checkpoint_dir, cls, repr(params), self.seed_, values, marks, exog,
+                train_starts, val_starts))
         self.network_, result = self._train(
             lambda: self._build_network(self.n_columns_, self.n_mark_, self.n_exog_),
             windows, train_starts, val_starts, options, self.seed_, device,

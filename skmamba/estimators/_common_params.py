@@ -28,7 +28,7 @@ WINDOW_PARAMETERS = ("seq_len", "pred_len")
 TRAINING_PARAMETERS = (
     "max_epochs", "batch_size", "lr", "lr_decay", "loss", "quantile_levels", "optimizer",
     "optimizer_kwargs",
-    "validation_size", "patience", "device", "random_state", "verbose",
+    "validation_size", "patience", "device", "random_state", "checkpoint_dir", "verbose",
 )
 #: Every parameter that is not architecture.
 COMMON_PARAMETERS = WINDOW_PARAMETERS + TRAINING_PARAMETERS
@@ -101,6 +101,11 @@ _TRAINING_PARAMETERS = """\
     random_state : int, numpy.random.RandomState or None, default={random_state}
         Seeds weight initialisation, dropout and shuffling. With an int, fits on the CPU
         are bit-for-bit reproducible, also across processes.
+    checkpoint_dir : str or None, default={checkpoint_dir}
+        A folder for training checkpoints: with it, ``fit`` writes one after every epoch
+        (weights, optimiser, random streams, early-stopping state; atomically), and a new
+        ``fit`` with the same data and parameters resumes from the last one (on the CPU,
+        bit for bit as if never interrupted). The file is removed when the fit completes.
     verbose : int or bool, default={verbose}
         0 (or False) trains silently. 1 (or True) shows a progress bar over the epochs with
         the latest train loss, validation loss and learning rate (plus an inner bar over

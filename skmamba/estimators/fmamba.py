@@ -122,6 +122,7 @@ class FMambaForecaster(BaseMambaForecaster):
         patience=3,
         device="auto",
         random_state=None,
+        checkpoint_dir=None,
         verbose=0,
     ):
         self.seq_len = seq_len
@@ -146,5 +147,6 @@ class FMambaForecaster(BaseMambaForecaster):
         self.patience = patience
         self.device = device
         self.random_state = random_state
+        self.checkpoint_dir = checkpoint_dir
         self.verbose = verbose
         super().__init__()

@@ -139,6 +139,7 @@ class MATForecaster(BaseMambaForecaster):
         patience=3,
         device="auto",
         random_state=None,
+        checkpoint_dir=None,
         verbose=0,
     ):
         self.seq_len = seq_len
@@ -164,5 +165,6 @@ class MATForecaster(BaseMambaForecaster):
         self.patience = patience
         self.device = device
         self.random_state = random_state
+        self.checkpoint_dir = checkpoint_dir
         self.verbose = verbose
         super().__init__()

@@ -148,6 +148,7 @@ class MixMambaForecaster(BaseMambaForecaster):
         patience=3,
         device="auto",
         random_state=None,
+        checkpoint_dir=None,
         verbose=0,
     ):
         self.seq_len = seq_len
@@ -177,5 +178,6 @@ class MixMambaForecaster(BaseMambaForecaster):
         self.patience = patience
         self.device = device
         self.random_state = random_state
+        self.checkpoint_dir = checkpoint_dir
         self.verbose = verbose
         super().__init__()

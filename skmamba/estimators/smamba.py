@@ -113,6 +113,7 @@ class SMambaForecaster(BaseMambaForecaster):
         patience=3,
         device="auto",
         random_state=None,
+        checkpoint_dir=None,
         verbose=0,
     ):
         self.seq_len = seq_len
@@ -134,5 +135,6 @@ class SMambaForecaster(BaseMambaForecaster):
         self.patience = patience
         self.device = device
         self.random_state = random_state
+        self.checkpoint_dir = checkpoint_dir
         self.verbose = verbose
         super().__init__()

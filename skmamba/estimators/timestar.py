@@ -141,6 +141,7 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
         patience=3,
         device="auto",
         random_state=None,
+        checkpoint_dir=None,
         verbose=0,
     ):
         self.seq_len = seq_len
@@ -166,5 +167,6 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
         self.patience = patience
         self.device = device
         self.random_state = random_state
+        self.checkpoint_dir = checkpoint_dir
         self.verbose = verbose
         super().__init__()
