@@ -22,6 +22,7 @@ PAGES = {
     "user_guide/horizons.rst": (),
     "user_guide/reproducibility.rst": (),
     "user_guide/exogenous.rst": (),
+    "user_guide/probabilistic.rst": (),
     "user_guide/tuning.rst": (pytest.mark.slow,),  # two grid searches, ~30 fits
 }
 #: Pages with Python blocks that are not run here, and why.
