@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-.venv/bin/pip install -q -c constraints.txt -e ".[test]"
+.venv/bin/pip install -q -c constraints.txt -e ".[test,dask,ray]"
 export OMP_NUM_THREADS=1 TRITON_INTERPRET=1
 # Two workers: the suite is CPU-bound single-threaded work and CI machines have two cores.
-.venv/bin/python -m pytest -q -p no:cacheprovider -n 2 tests
+# loadgroup keeps each xdist_group on one worker (tests/test_backends.py: one cluster at a time).
+.venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup tests

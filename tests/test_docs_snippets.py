@@ -28,6 +28,7 @@ PAGES = {
 #: Pages with Python blocks that are not run here, and why.
 NOT_RUN = {
     "user_guide/gpu.rst": "needs a CUDA device; the kernels' own tests cover the calls",
+    "user_guide/scaling.rst": "starts dask and ray clusters; tests/test_backends.py covers it",
 }
 
 _DIRECTIVE = re.compile(r"^(?P<indent>[ \t]*)\.\. code-block:: python[ \t]*$")
