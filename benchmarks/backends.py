@@ -129,7 +129,7 @@ def available_backends(workers, cores):
             def start(env=env, holder=holder):
                 holder["cluster"] = distributed.LocalCluster(
                     n_workers=workers, processes=True, threads_per_worker=1,
-                    dashboard_address=None, env=env)
+                    dashboard_address=None, env=env, host="127.0.0.1")
                 holder["client"] = distributed.Client(holder["cluster"], set_as_default=False)
 
             def stop(holder=holder):
@@ -149,7 +149,7 @@ def available_backends(workers, cores):
         backends.append(Backend(
             f"ray (num_cpus={workers})", "ray", {"shutdown_ray": False},
             start=lambda: ray.init(num_cpus=workers, include_dashboard=False,
-                                   log_to_driver=False),
+                                   log_to_driver=False, _node_ip_address="127.0.0.1"),
             threads=lambda: ray.get([remote.remote(i) for i in range(workers)]),
             stop=ray.shutdown))
     return backends

@@ -124,7 +124,7 @@ def client():
     pytest.importorskip("pyarrow")  # dask.dataframe (evaluate's results) needs it
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       dashboard_address=None)
+                                       dashboard_address=None, host="127.0.0.1")
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -134,7 +134,8 @@ def client():
 @pytest.fixture(scope="class")
 def ray():
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             _node_ip_address="127.0.0.1")  # loopback only
     yield ray
     ray.shutdown()
 

@@ -41,7 +41,7 @@ TEST_TRAINING = (
      "device": "cpu", "random_state": 0},
     {"seq_len": 4, "pred_len": 5, "max_epochs": 2, "batch_size": 4, "lr": 1e-3,
      "validation_size": 5, "patience": 1, "device": "cpu", "random_state": 1},
-    {"seq_len": 8, "pred_len": 3, "max_epochs": 1, "batch_size": 8, "lr": 1e-3,
+    {"seq_len": 8, "pred_len": 5, "max_epochs": 1, "batch_size": 8, "lr": 1e-3,
      "device": "cpu", "random_state": 2},
 )
 
