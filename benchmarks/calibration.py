@@ -65,7 +65,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from ltsf import machine_description, parse_set, scaled_split, standard_borders  # noqa: E402
+from ltsf import load_protocol_data, machine_description, parse_set  # noqa: E402
 
 #: Quantile levels of the pinball loss (the bounds of the 95%, 80% and 50% intervals, median).
 LEVELS = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
@@ -80,39 +80,9 @@ def step_blocks(horizon):
     return tuple((int(a) + 1, int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a)
 
 
-def synthetic_frame(n_rows, n_columns=7, seed=0):
-    """Hourly series shaped like ETTh1 (daily and weekly cycles plus noise), for smoke runs."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n_rows, dtype=float)
-    cols = {}
-    for c in range(n_columns):
-        phase = rng.uniform(0, 2 * np.pi)
-        cols[f"c{c}"] = (
-            np.sin(2 * np.pi * t / 24 + phase) + 0.5 * np.sin(2 * np.pi * t / 168 + phase)
-            + 0.3 * rng.standard_normal(n_rows)
-        )
-    cols["OT"] = cols.pop(f"c{n_columns - 1}")
-    index = pd.date_range("2016-07-01", periods=n_rows, freq="h", name="date")
-    return pd.DataFrame(cols, index=index)
-
-
 def load_data(args):
     """The scaled series and the borders: ETTh1 (standard protocol) or synthetic rows."""
-    from skmamba.datasets import load_ett
-
-    if args.synthetic:
-        df = synthetic_frame(args.synthetic)
-        scale = args.synthetic / 14400
-        b_train, b_val = int(8640 * scale), int(11520 * scale)
-        borders = {
-            "train": (0, b_train),
-            "val": (b_train - args.seq_len, b_val),
-            "test": (b_val - args.seq_len, args.synthetic),
-        }
-    else:
-        df = load_ett(args.dataset, args.data_dir)
-        borders = standard_borders(args.seq_len)
-    return scaled_split(df, borders), borders
+    return load_protocol_data(args.dataset, args.data_dir, args.seq_len, args.synthetic)
 
 
 def origins(first_cutoff, last_target, horizon, step):

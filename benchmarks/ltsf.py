@@ -105,6 +105,43 @@ def scaled_split(df, borders):
     train = df.iloc[borders["train"][0]:borders["train"][1]]
     scaler = StandardScaler().fit(train.to_numpy())
     return pd.DataFrame(scaler.transform(df.to_numpy()), index=df.index, columns=df.columns)
+def synthetic_frame(n_rows, n_columns=7, seed=0):
+    """Hourly series shaped like ETTh1 (daily and weekly cycles, a slight trend, noise; the
+    last column named OT), for the benchmarks' smoke runs."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_rows, dtype=float)
+    cols = {}
+    for c in range(n_columns):
+        phase = rng.uniform(0, 2 * np.pi)
+        cols[f"c{c}"] = (
+            np.sin(2 * np.pi * t / 24 + phase) + 0.5 * np.sin(2 * np.pi * t / 168 + phase)
+            + 0.25 * rng.standard_normal(n_rows) + 0.001 * c * t
+        )
+    cols["OT"] = cols.pop(f"c{n_columns - 1}")
+    index = pd.date_range("2016-07-01", periods=n_rows, freq="h", name="date")
+    return pd.DataFrame(cols, index=index)
+
+
+def load_protocol_data(dataset, data_dir, seq_len, synthetic=0):
+    """The scaled series and its borders: the standard ETTh protocol, or ``synthetic`` rows
+    split in the same proportions (for smoke runs)."""
+    if synthetic:
+        df = synthetic_frame(synthetic)
+        scale = synthetic / 14400
+        b_train, b_val = int(8640 * scale), int(11520 * scale)
+        borders = {
+            "train": (0, b_train),
+            "val": (b_train - seq_len, b_val),
+            "test": (b_val - seq_len, synthetic),
+        }
+    else:
+        from skmamba.datasets import load_ett
+
+        borders = standard_borders(seq_len)
+        df = load_ett(dataset, data_dir)
+    return scaled_split(df, borders), borders
+
+
 
 
 def window_targets(y_test, seq_len, pred_len):

@@ -61,43 +61,14 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from ltsf import machine_description, parse_set, scaled_split  # noqa: E402
+from ltsf import load_protocol_data, machine_description, parse_set  # noqa: E402
 
 FIRST_LAST = 50  # origins compared at the start and the end of the long loop
 
 
-def synthetic_frame(n_rows, n_columns=7, seed=0):
-    """Hourly series shaped like ETTh1 (daily and weekly cycles plus noise), for smoke runs."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n_rows, dtype=float)
-    cols = {}
-    for c in range(n_columns):
-        phase = rng.uniform(0, 2 * np.pi)
-        cols[f"c{c}"] = (
-            np.sin(2 * np.pi * t / 24 + phase) + 0.5 * np.sin(2 * np.pi * t / 168 + phase)
-            + 0.2 * rng.standard_normal(n_rows) + 0.001 * c * t
-        )
-    index = pd.date_range("2016-07-01", periods=n_rows, freq="h", name="date")
-    return pd.DataFrame(cols, index=index)
-
-
 def load_data(args):
     """The scaled series and the borders: ETTh1 (standard protocol) or synthetic rows."""
-    from skmamba.datasets import ett_borders, load_ett
-
-    if args.synthetic:
-        df = synthetic_frame(args.synthetic)
-        scale = args.synthetic / 14400
-        b_train, b_val = int(8640 * scale), int(11520 * scale)
-        borders = {
-            "train": (0, b_train),
-            "val": (b_train - args.seq_len, b_val),
-            "test": (b_val - args.seq_len, args.synthetic),
-        }
-    else:
-        df = load_ett(args.dataset, args.data_dir)
-        borders = ett_borders(args.seq_len)
-    return scaled_split(df, borders), borders
+    return load_protocol_data(args.dataset, args.data_dir, args.seq_len, args.synthetic)
 
 
 def ms(seconds):
