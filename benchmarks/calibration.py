@@ -65,7 +65,12 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from ltsf import load_protocol_data, machine_description, parse_set  # noqa: E402
+from ltsf import (  # noqa: E402
+    add_data_arguments,
+    load_protocol_data,
+    machine_description,
+    parse_set,
+)
 
 #: Quantile levels of the pinball loss (the bounds of the 95%, 80% and 50% intervals, median).
 LEVELS = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
@@ -458,10 +463,7 @@ def report(r, args, command):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=None,
-                        help="folder holding ETTh1.csv (default: ../shared/data next to the "
-                        "repository if it exists, else as skmamba.datasets.load_ett finds it)")
-    parser.add_argument("--dataset", default="ETTh1")
+    add_data_arguments(parser)
     parser.add_argument("--seq-len", type=int, default=96)
     parser.add_argument("--horizon", type=int, default=96)
     parser.add_argument("--step", type=int, default=8, help="rows between scored origins")

@@ -122,6 +122,14 @@ def synthetic_frame(n_rows, n_columns=7, seed=0):
     return pd.DataFrame(cols, index=index)
 
 
+def add_data_arguments(parser):
+    """The ``--data-dir`` and ``--dataset`` options every ETT benchmark script takes."""
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding ETTh1.csv (default: ../shared/data next to the "
+                        "repository if it exists, else as skmamba.datasets.load_ett finds it)")
+    parser.add_argument("--dataset", default="ETTh1")
+
+
 def load_protocol_data(dataset, data_dir, seq_len, synthetic=0):
     """The scaled series and its borders: the standard ETTh protocol, or ``synthetic`` rows
     split in the same proportions (for smoke runs)."""

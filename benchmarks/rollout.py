@@ -47,7 +47,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 from ltsf import (  # noqa: E402
-    machine_description, model_overrides, parse_set, score, window_targets,
+    add_data_arguments, machine_description, model_overrides, parse_set, score,
+    window_targets,
 )
 from rolling import load_data  # noqa: E402  (same data preparation, synthetic for smoke runs)
 
@@ -189,10 +190,7 @@ def main(argv=None):
     from skmamba.estimators import MODELS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=None,
-                        help="folder holding ETTh1.csv (default: ../shared/data next to the "
-                        "repository if it exists, else as skmamba.datasets.load_ett finds it)")
-    parser.add_argument("--dataset", default="ETTh1")
+    add_data_arguments(parser)
     parser.add_argument("--models", nargs="+", default=["MAT"], choices=list(MODELS))
     parser.add_argument("--seq-len", type=int, default=96)
     parser.add_argument("--base-horizon", type=int, default=96)
