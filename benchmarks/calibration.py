@@ -481,9 +481,6 @@ def main(argv=None):
     parser.add_argument("--synthetic", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.set = parse_set(args.set)
-    shared = HERE.parent.parent / "shared" / "data"
-    if args.data_dir is None and shared.is_dir():
-        args.data_dir = str(shared)
     command = "python benchmarks/calibration.py " + " ".join(
         argv if argv is not None else sys.argv[1:])
     r = run(args)

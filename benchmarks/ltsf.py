@@ -43,6 +43,9 @@ import pandas as pd
 from skmamba.estimators import MODELS  # registry: CLI model name -> forecaster class
 
 HERE = Path(__file__).resolve().parent
+# The data folder laid out beside the repository, when there is one (else load_ett decides).
+_SHARED = HERE.parent.parent / "shared" / "data"
+DEFAULT_DATA_DIR = str(_SHARED) if _SHARED.is_dir() else None
 
 # Published MSE/MAE at lookback 96 (shared/design/models-and-published-results.md, section 8).
 # S-Mamba's numbers are recalled from its paper and marked unconfirmed there.
@@ -124,7 +127,7 @@ def synthetic_frame(n_rows, n_columns=7, seed=0):
 
 def add_data_arguments(parser):
     """The ``--data-dir`` and ``--dataset`` options every ETT benchmark script takes."""
-    parser.add_argument("--data-dir", default=None,
+    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
                         help="folder holding ETTh1.csv (default: ../shared/data next to the "
                         "repository if it exists, else as skmamba.datasets.load_ett finds it)")
     parser.add_argument("--dataset", default="ETTh1")
@@ -359,7 +362,7 @@ def parse_set(items):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=None,
+    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
                         help="folder holding the ETT CSV files (default: ../shared/data if "
                         "it exists, else SKMAMBA_DATA_DIR, else the skmamba cache, "
                         "downloading into it once)")
@@ -388,9 +391,6 @@ def main(argv=None):
     parser.add_argument("--plot-file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.set = parse_set(args.set)
-    shared = HERE.parent.parent / "shared" / "data"
-    if args.data_dir is None and shared.is_dir():
-        args.data_dir = str(shared)
 
     if args.single:
         print(json.dumps(run_one(args)))

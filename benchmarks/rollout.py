@@ -208,9 +208,6 @@ def main(argv=None):
     parser.add_argument("--synthetic", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.set = parse_set(args.set)
-    shared = HERE.parent.parent / "shared" / "data"
-    if args.data_dir is None and shared.is_dir():
-        args.data_dir = str(shared)
     import torch
 
     torch.set_num_threads(args.threads)

@@ -39,6 +39,11 @@ def _split(out, n_params):
     return out.reshape(B, n_params, width // n_params, C)
 
 
+def _loc_scale(p, norm):
+    """Location (denormalised) and a positive scale (stretched only) from p[:, 0], p[:, 1]."""
+    return norm(p[:, 0], "denorm"), norm.denorm_scale(F.softplus(p[:, 1]) + _MIN_SCALE)
+
+
 class PointOutput(nn.Module):
     """One value per step: the network's forecast, denormalised.
 
@@ -79,10 +84,7 @@ class NormalOutput(nn.Module):
 
     def forward(self, out, norm):
         """Distribution parameters from the raw projection ``out`` (B, 2 * H, C)."""
-        p = _split(out, self.n_params)
-        loc = norm(p[:, 0], "denorm")
-        scale = norm.denorm_scale(F.softplus(p[:, 1]) + _MIN_SCALE)
-        return torch.stack([loc, scale], dim=-1)
+        return torch.stack(_loc_scale(_split(out, self.n_params), norm), dim=-1)
 
     def loss(self, params, y):
         """Mean negative log-likelihood of ``y`` (B, H, C)."""
@@ -113,10 +115,8 @@ class StudentTOutput(nn.Module):
     def forward(self, out, norm):
         """Distribution parameters from the raw projection ``out`` (B, 3 * H, C)."""
         p = _split(out, self.n_params)
-        loc = norm(p[:, 0], "denorm")
-        scale = norm.denorm_scale(F.softplus(p[:, 1]) + _MIN_SCALE)
         df = 2.0 + F.softplus(p[:, 2])
-        return torch.stack([loc, scale, df], dim=-1)
+        return torch.stack([*_loc_scale(p, norm), df], dim=-1)
 
     def loss(self, params, y):
         """Mean negative log-likelihood of ``y`` (B, H, C)."""

@@ -292,7 +292,7 @@ class BaseMambaForecaster(
         _validation.check_columns(type(self).__name__, y.columns, self.columns_, "y", "update")
         appended = y.index[0] > self._y_context.last_label
         if self.n_exog_:
-            self._exog_for(X, y.index, "update")
+            _data.check_exog(type(self).__name__, X, y.index, self.exog_columns_, "update")
             self._X_context.append(X.loc[y.index])
         self._y_context.append(y)
         if update_params:

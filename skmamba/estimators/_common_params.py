@@ -17,7 +17,7 @@ import inspect
 from .._nn.heads import make_output
 from .._nn.options import TrainingOptions
 from .._nn.training import LOSSES, OPTIMIZERS
-from ._windows import patch_len_for
+from ._windows import resolve_patches
 
 __all__ = ["WINDOW_PARAMETERS", "TRAINING_PARAMETERS", "COMMON_PARAMETERS", "TEST_TRAINING",
            "fill_docstring", "ParametersMixin"]
@@ -278,11 +278,7 @@ class ParametersMixin:
 
     def _build_network(self, n_channels, n_mark, n_exog):
         """A freshly initialised network (``seq_len_`` and ``pred_len_`` are set when called)."""
-        arch = self._architecture()
-        if arch.get("patch_len", 0) is None:
-            arch["patch_len"] = patch_len_for(self.seq_len_)
-        if arch.get("stride", 0) is None:
-            arch["stride"] = max(1, arch["patch_len"] // 2)
+        arch = resolve_patches(self._architecture(), self.seq_len_)
         return self._network(
             seq_len=self.seq_len_, pred_len=self.pred_len_, n_channels=n_channels,
             n_mark=n_mark, n_exog=n_exog, output=make_output(self.loss, self.quantile_levels),

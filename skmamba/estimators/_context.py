@@ -1,4 +1,4 @@
-"""The observed rows a fitted forecaster keeps, so that updating costs what is new, not the history.
+"""The rows a fitted forecaster keeps, so that an update costs what is new, not the history.
 
 Backtesting moves the cutoff hundreds of times with ``update(y_new, update_params=False)``
 followed by ``predict``. Merging every update into one frame copies the whole history each

@@ -11,8 +11,8 @@ from sktime.forecasting.base import ForecastingHorizon
 from ._calendar import N_CALENDAR_FEATURES, calendar_features, has_calendar
 from ._validation import check_columns
 
-__all__ = ["standardiser", "scale", "unscale", "marks_for", "exog_rows", "as_frame",
-           "fit_preprocessing", "index_after", "lookback_and_future_rows"]
+__all__ = ["standardiser", "scale", "unscale", "marks_for", "exog_rows", "check_exog",
+           "as_frame", "fit_preprocessing", "index_after", "lookback_and_future_rows"]
 
 
 def standardiser(values):
@@ -94,6 +94,22 @@ def exog_rows(owner, X, index, columns, mean, std, method):
     ...           "predict").tolist()
     [[0.0], [1.0]]
     """
+    check_exog(owner, X, index, columns, method)
+    return scale(X.loc[index].to_numpy(dtype=np.float64), mean, std)
+
+
+def check_exog(owner, X, index, columns, method):
+    """Raise unless ``X`` has the fitted ``columns`` and every row of ``index``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skmamba.estimators._data import check_exog
+    >>> check_exog("Model", pd.DataFrame({"x": [1.0]}), pd.Index(["b"]), ["x"], "update")
+    Traceback (most recent call last):
+    ...
+    ValueError: Model: X lacks rows of y in update, first 'b'
+    """
     if X is None:
         raise ValueError(
             f"{owner}: fit used exogenous X, so {method} needs X covering the same rows as y"
@@ -102,7 +118,6 @@ def exog_rows(owner, X, index, columns, mean, std, method):
     missing = index.difference(X.index)
     if len(missing):
         raise ValueError(f"{owner}: X lacks rows of y in {method}, first {missing[0]!r}")
-    return scale(X.loc[index].to_numpy(dtype=np.float64), mean, std)
 
 
 def as_frame(owner, y, columns, method):
@@ -167,10 +182,11 @@ def fit_preprocessing(owner, y, X, n_train):
               "scale_std_": std, "n_mark_": n_mark, "n_exog_": 0}
     exog = None
     if X is not None:
-        x_mean, x_std = standardiser(X.loc[y.index].to_numpy(dtype=np.float64)[:n_train])
+        x_raw = X.loc[y.index].to_numpy(dtype=np.float64)
+        x_mean, x_std = standardiser(x_raw[:n_train])
         fitted.update(exog_columns_=X.columns.copy(), exog_mean_=x_mean, exog_std_=x_std,
                       n_exog_=X.shape[1])
-        exog = exog_rows(owner, X, y.index, X.columns, x_mean, x_std, "fit")
+        exog = scale(x_raw, x_mean, x_std)
     return fitted, scale(raw, mean, std), marks_for(owner, y.index, n_mark), exog
 
 

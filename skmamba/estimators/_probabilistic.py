@@ -8,8 +8,9 @@ Where the numbers come from depends on the training ``loss``:
   other levels; levels outside the trained range are refused;
 - point losses: split-conformal intervals. After training, the absolute errors of the
   validation windows (``validation_size > 0``), or else of the training windows, are kept
-  per horizon step and column (``calibration_residuals_``); the interval of coverage ``c`` is
-  the point forecast plus or minus their ``ceil((n + 1) c) / n`` empirical quantile. These
+  per horizon step and column (``calibration_residuals_``, sorted over the windows); the
+  interval of coverage ``c`` is the point forecast plus or minus their ``ceil((n + 1) c) / n``
+  empirical quantile. These
   are marginal intervals (valid on average over forecast origins, not conditionally), and
   with training windows, which the network has fitted, they are too narrow.
 
@@ -23,6 +24,7 @@ from scipy import stats
 
 from .._nn import training
 from .._nn.heads import DISTRIBUTION_LOSSES
+from ._data import index_after
 
 __all__ = ["ProbabilisticMixin"]
 
@@ -82,16 +84,17 @@ class ProbabilisticMixin:
             )
         self.network_.cpu()
         errors = np.abs(forecast - y.cpu().numpy()) * self.scale_std_
-        self.calibration_residuals_ = errors.astype(np.float32)
+        # Sorted over the windows once, so every interval reads its quantile directly.
+        self.calibration_residuals_ = np.sort(errors.astype(np.float32), axis=0)
 
     def _spread_factor(self, horizon):
         """sqrt(block + 1) per step: roll-out blocks widen (see the module docstring)."""
         return np.sqrt(np.arange(horizon) // self.pred_len_ + 1.0)[:, None]
 
-    def _quantiles_at(self, horizon, X, levels):
-        """(horizon, C, len(levels)) quantiles in the units of y."""
-        raw = self._roll_out(horizon, X)
+    def _quantiles_at(self, raw, levels):
+        """(horizon, C, len(levels)) quantiles in the units of y, from a roll-out ``raw``."""
         mean, std = self.scale_mean_, self.scale_std_
+        horizon = raw.shape[0]
         widen = self._spread_factor(horizon)
         point = self._point(raw) * std + mean
         out = np.empty(point.shape + (len(levels),))
@@ -116,41 +119,44 @@ class ProbabilisticMixin:
 
     def _conformal(self, coverage, horizon):
         """Half-width (horizon, C) of the split-conformal interval of ``coverage``."""
-        res = self.calibration_residuals_.astype(np.float64)
+        res = self.calibration_residuals_  # sorted over the windows at calibration
         n = res.shape[0]
         level = min(1.0, np.ceil((n + 1) * coverage) / n)
-        width = np.quantile(res, level, axis=0, method="higher")  # (pred_len_, C)
+        # The "higher" empirical quantile, read from the sorted errors (as np.quantile's
+        # method="higher" picks it) instead of partitioning them on every call.
+        width = res[min(n - 1, int(np.ceil(level * (n - 1))))].astype(np.float64)
         return width[np.arange(horizon) % self.pred_len_]
 
-    def _variance_at(self, horizon, X):
-        """(horizon, C) variance in the units of y."""
+    def _variance_at(self, raw):
+        """(horizon, C) variance in the units of y, from a roll-out ``raw``."""
         std = self.scale_std_
+        horizon = raw.shape[0]
         widen2 = self._spread_factor(horizon) ** 2
         if self.loss == "normal":
-            raw = self._roll_out(horizon, X)
             return widen2 * (raw[..., 1] * std) ** 2
         if self.loss == "studentt":
-            raw = self._roll_out(horizon, X)
             df = raw[..., 2]
             return widen2 * (raw[..., 1] * std) ** 2 * df / (df - 2)
         if self.loss == "quantile":
             # The normal distribution with the same outer quantiles.
             lo, hi = self.quantile_levels[0], self.quantile_levels[-1]
-            q = self._quantiles_at(horizon, X, [lo, hi])
+            q = self._quantiles_at(raw, [lo, hi])
             z = stats.norm.ppf(hi) - stats.norm.ppf(lo)
             return ((q[..., 1] - q[..., 0]) / z) ** 2 if z > 0 else np.zeros(q.shape[:2])
         res = self.calibration_residuals_.astype(np.float64)
         return widen2 * np.mean(res**2, axis=0)[np.arange(horizon) % self.pred_len_]
 
     # ------------------------------------------------------------------ sktime methods
+    # Each method rolls the network out once and derives everything from that output.
     def _predict_quantiles(self, fh, X, alpha):
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
         levels = [float(a) for a in alpha]
-        q = self._quantiles_at(int(steps.max()), X, levels)[steps - 1]
+        raw = self._roll_out(int(steps.max()), X)
+        q = self._quantiles_at(raw, levels)[steps - 1]
         columns = pd.MultiIndex.from_product([list(self.columns_), levels])
         # (steps, C, levels) -> columns ordered variable-major, as sktime expects.
         return pd.DataFrame(q.reshape(len(steps), -1), columns=columns,
-                            index=self._fh_index(steps, fh))
+                            index=index_after(self.cutoff, steps, fh))
 
     def _predict_var(self, fh, X=None, cov=False):
         if cov:
@@ -159,30 +165,26 @@ class ProbabilisticMixin:
                 "forecasts are marginal per step."
             )
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
-        var = self._variance_at(int(steps.max()), X)[steps - 1]
-        return pd.DataFrame(var, columns=self.columns_, index=self._fh_index(steps, fh))
+        var = self._variance_at(self._roll_out(int(steps.max()), X))[steps - 1]
+        return pd.DataFrame(var, columns=self.columns_,
+                            index=index_after(self.cutoff, steps, fh))
 
     def _predict_proba(self, fh, X, marginal=True):
         from skpro.distributions import Normal, TDistribution
 
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
-        index, columns = self._fh_index(steps, fh), self.columns_
+        index, columns = index_after(self.cutoff, steps, fh), self.columns_
         horizon = int(steps.max())
+        raw = self._roll_out(horizon, X)
         if self.loss == "studentt":
-            raw = self._roll_out(horizon, X)[steps - 1]
             widen = self._spread_factor(horizon)[steps - 1]
-            mu = raw[..., 0] * self.scale_std_ + self.scale_mean_
-            sigma = widen * raw[..., 1] * self.scale_std_
-            return TDistribution(mu=mu, sigma=sigma, df=raw[..., 2], index=index,
+            params = raw[steps - 1]
+            mu = params[..., 0] * self.scale_std_ + self.scale_mean_
+            sigma = widen * params[..., 1] * self.scale_std_
+            return TDistribution(mu=mu, sigma=sigma, df=params[..., 2], index=index,
                                  columns=columns)
         # Normal: exact for loss="normal"; for quantile and point losses the normal with
         # the forecast's median and variance (documented as an approximation).
-        raw = self._roll_out(horizon, X)[steps - 1]
-        mu = self._point(raw) * self.scale_std_ + self.scale_mean_
-        sigma = np.sqrt(self._variance_at(horizon, X)[steps - 1])
+        mu = self._point(raw[steps - 1]) * self.scale_std_ + self.scale_mean_
+        sigma = np.sqrt(self._variance_at(raw)[steps - 1])
         return Normal(mu=mu, sigma=sigma, index=index, columns=columns)
-
-    def _fh_index(self, steps, fh):
-        from ._data import index_after
-
-        return index_after(self.cutoff, steps, fh)

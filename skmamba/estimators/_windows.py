@@ -18,11 +18,10 @@ fitted on, by the rules below; the chosen values are the fitted attributes ``seq
   of 96 this is their 16 and 8.
 """
 
-import math
-
 import pandas as pd
 
-__all__ = ["MIN_WINDOWS", "seasonal_period", "choose_windows", "patch_len_for"]
+__all__ = ["MIN_WINDOWS", "seasonal_period", "choose_windows", "patch_len_for",
+           "resolve_patches"]
 
 #: Training windows an automatic lookback always leaves.
 MIN_WINDOWS = 8
@@ -118,7 +117,7 @@ def choose_windows(owner, n_train, sp, seq_len, pred_len, fh_max):
                 f"more data, or set seq_len and pred_len explicitly (at least seq_len + "
                 f"pred_len rows are needed then)."
             )
-    return int(seq_len), int(math.floor(pred_len))
+    return int(seq_len), int(pred_len)
 
 
 def patch_len_for(seq_len):
@@ -131,3 +130,20 @@ def patch_len_for(seq_len):
     (16, 8, 1)
     """
     return max(1, min(16, int(seq_len) // 6))
+
+
+def resolve_patches(arch, seq_len):
+    """``arch`` with ``patch_len=None`` / ``stride=None`` replaced by the rules above.
+
+    Examples
+    --------
+    >>> from skmamba.estimators._windows import resolve_patches
+    >>> resolve_patches({"patch_len": None, "stride": None, "d_model": 8}, 48)
+    {'patch_len': 8, 'stride': 4, 'd_model': 8}
+    """
+    arch = dict(arch)
+    if arch.get("patch_len", 0) is None:
+        arch["patch_len"] = patch_len_for(seq_len)
+    if arch.get("stride", 0) is None:
+        arch["stride"] = max(1, arch["patch_len"] // 2)
+    return arch

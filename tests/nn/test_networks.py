@@ -17,7 +17,7 @@ from skmamba.estimators import (
     TimeStarMambaForecaster,
 )
 from skmamba.estimators._common_params import COMMON_PARAMETERS
-from skmamba.estimators._windows import patch_len_for
+from skmamba.estimators._windows import resolve_patches
 
 SEQ_LEN, PRED_LEN, N_CHANNELS, N_MARK, N_EXOG = 32, 8, 3, 4, 2
 
@@ -47,12 +47,8 @@ def forecaster_defaults(cls):
 
 def build_default(cls, seq_len, pred_len, n_channels, n_mark=0, n_exog=0, **overrides):
     """The network with its forecaster's default architecture, except ``overrides``."""
-    arch = {**forecaster_defaults(cls), **overrides}
     # Patch lengths left to the data follow the lookback, as the forecasters resolve them.
-    if arch.get("patch_len", 0) is None:
-        arch["patch_len"] = patch_len_for(seq_len)
-    if arch.get("stride", 0) is None:
-        arch["stride"] = max(1, arch["patch_len"] // 2)
+    arch = resolve_patches({**forecaster_defaults(cls), **overrides}, seq_len)
     output = arch.pop("output", None) or PointOutput()
     return cls(seq_len=seq_len, pred_len=pred_len, n_channels=n_channels, n_mark=n_mark,
                n_exog=n_exog, output=output, **arch)
