@@ -26,9 +26,9 @@ __all__ = ["WINDOW_PARAMETERS", "TRAINING_PARAMETERS", "COMMON_PARAMETERS", "TES
 WINDOW_PARAMETERS = ("seq_len", "pred_len")
 #: How the network is trained and where; shared by every forecaster.
 TRAINING_PARAMETERS = (
-    "max_epochs", "batch_size", "lr", "lr_decay", "loss", "quantile_levels", "optimizer",
-    "optimizer_kwargs",
-    "validation_size", "patience", "device", "random_state", "checkpoint_dir", "verbose",
+    "max_epochs", "max_steps", "fine_tune_epochs", "batch_size", "lr", "lr_decay", "loss",
+    "quantile_levels", "optimizer", "optimizer_kwargs", "validation_size", "patience",
+    "device", "n_processes", "random_state", "checkpoint_dir", "verbose",
 )
 #: Every parameter that is not architecture.
 COMMON_PARAMETERS = WINDOW_PARAMETERS + TRAINING_PARAMETERS
@@ -63,6 +63,15 @@ _WINDOW_PARAMETERS = """\
 _TRAINING_PARAMETERS = """\
     max_epochs : int, default={max_epochs}
         Training epochs (fewer when early stopping triggers).
+    max_steps : int or None, default={max_steps}
+        A training budget in optimiser steps instead of epochs, for large panels whose
+        epochs hold millions of windows: training stops after this many batches (the last
+        epoch may be partial; validation runs after every full epoch and at the end). None
+        trains ``max_epochs`` epochs.
+    fine_tune_epochs : int or None, default={fine_tune_epochs}
+        After ``pretrain``, how many epochs ``fit`` trains the pretrained network on the
+        new data: 0 uses it as is (zero-shot), None trains ``max_epochs``. Ignored by a fit
+        without pretraining.
     batch_size : int, default={batch_size}
         Windows per optimiser step.
     lr : float, default={lr}
@@ -98,6 +107,12 @@ _TRAINING_PARAMETERS = """\
         to the CPU after fitting, so a fitted forecaster pickles and loads anywhere; loaded
         on a machine without CUDA, a forecaster set to "cuda" predicts on the CPU with a
         warning (fitting there raises an error).
+    n_processes : int, default={n_processes}
+        Data-parallel training processes on this machine (``torch.distributed``; gloo on
+        the CPU, NCCL with one GPU per process). Each trains on its share of every batch
+        and gradients are averaged, so the result matches one process up to float32
+        rounding. A script started by ``torchrun`` trains on the launcher's process group
+        whatever this is. 1 trains in this process.
     random_state : int, numpy.random.RandomState or None, default={random_state}
         Seeds weight initialisation, dropout and shuffling. With an int, fits on the CPU
         are bit-for-bit reproducible, also across processes.

@@ -128,6 +128,8 @@ class MATForecaster(BaseMambaForecaster):
         dropout=0.1,
         mse_weight=0.5,
         max_epochs=20,
+        max_steps=None,
+        fine_tune_epochs=None,
         batch_size=32,
         lr=1e-3,
         lr_decay=1.0,
@@ -138,6 +140,7 @@ class MATForecaster(BaseMambaForecaster):
         validation_size=0,
         patience=3,
         device="auto",
+        n_processes=1,
         random_state=None,
         checkpoint_dir=None,
         verbose=0,
@@ -154,6 +157,8 @@ class MATForecaster(BaseMambaForecaster):
         self.dropout = dropout
         self.mse_weight = mse_weight
         self.max_epochs = max_epochs
+        self.max_steps = max_steps
+        self.fine_tune_epochs = fine_tune_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.lr_decay = lr_decay
@@ -164,6 +169,7 @@ class MATForecaster(BaseMambaForecaster):
         self.validation_size = validation_size
         self.patience = patience
         self.device = device
+        self.n_processes = n_processes
         self.random_state = random_state
         self.checkpoint_dir = checkpoint_dir
         self.verbose = verbose

@@ -137,6 +137,8 @@ class MixMambaForecaster(BaseMambaForecaster):
         expert_residual=False,
         expert_init="uniform",
         max_epochs=20,
+        max_steps=None,
+        fine_tune_epochs=None,
         batch_size=32,
         lr=3e-3,
         lr_decay=1.0,
@@ -147,6 +149,7 @@ class MixMambaForecaster(BaseMambaForecaster):
         validation_size=0,
         patience=3,
         device="auto",
+        n_processes=1,
         random_state=None,
         checkpoint_dir=None,
         verbose=0,
@@ -167,6 +170,8 @@ class MixMambaForecaster(BaseMambaForecaster):
         self.expert_residual = expert_residual
         self.expert_init = expert_init
         self.max_epochs = max_epochs
+        self.max_steps = max_steps
+        self.fine_tune_epochs = fine_tune_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.lr_decay = lr_decay
@@ -177,6 +182,7 @@ class MixMambaForecaster(BaseMambaForecaster):
         self.validation_size = validation_size
         self.patience = patience
         self.device = device
+        self.n_processes = n_processes
         self.random_state = random_state
         self.checkpoint_dir = checkpoint_dir
         self.verbose = verbose

@@ -102,6 +102,8 @@ class SMambaForecaster(BaseMambaForecaster):
         e_layers=2,
         dropout=0.1,
         max_epochs=20,
+        max_steps=None,
+        fine_tune_epochs=None,
         batch_size=32,
         lr=1e-3,
         lr_decay=1.0,
@@ -112,6 +114,7 @@ class SMambaForecaster(BaseMambaForecaster):
         validation_size=0,
         patience=3,
         device="auto",
+        n_processes=1,
         random_state=None,
         checkpoint_dir=None,
         verbose=0,
@@ -124,6 +127,8 @@ class SMambaForecaster(BaseMambaForecaster):
         self.e_layers = e_layers
         self.dropout = dropout
         self.max_epochs = max_epochs
+        self.max_steps = max_steps
+        self.fine_tune_epochs = fine_tune_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.lr_decay = lr_decay
@@ -134,6 +139,7 @@ class SMambaForecaster(BaseMambaForecaster):
         self.validation_size = validation_size
         self.patience = patience
         self.device = device
+        self.n_processes = n_processes
         self.random_state = random_state
         self.checkpoint_dir = checkpoint_dir
         self.verbose = verbose
