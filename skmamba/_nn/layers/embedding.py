@@ -1,11 +1,18 @@
-"""Token embeddings: whole variates as tokens, patches as tokens, sinusoidal positions."""
+"""Token embeddings: whole variates as tokens, exogenous variables over the lookback and the
+horizon as tokens, patches as tokens, sinusoidal positions."""
 
 import math
 
 import torch
 import torch.nn as nn
 
-__all__ = ["PositionalEncoding", "InvertedEmbedding", "PatchEmbedding"]
+__all__ = [
+    "PositionalEncoding",
+    "InvertedEmbedding",
+    "ExogenousEmbedding",
+    "append_exog_tokens",
+    "PatchEmbedding",
+]
 
 
 class PositionalEncoding(nn.Module):
@@ -78,6 +85,102 @@ class InvertedEmbedding(nn.Module):
         if x_mark is not None:
             x = torch.cat([x, x_mark.permute(0, 2, 1)], dim=1)
         return self.dropout(self.value_embedding(x))
+
+
+class ExogenousEmbedding(nn.Module):
+    """Embed each exogenous variable over the lookback and the horizon as one token.
+
+    A known future covariate is only useful to a forecast if the network sees its values over
+    the forecast rows, so each of the ``n_exog`` variables is read over all
+    ``seq_len + pred_len`` rows (lookback first, then its known values over the horizon) and
+    mapped by its own ``Linear(seq_len + pred_len -> d_model)``: (B, L + H, E) becomes
+    (B, E, d_model). The weights are per variable, unlike :class:`InvertedEmbedding`'s, so
+    the token of a covariate also says which covariate it is. Every projection is initialised
+    like ``nn.Linear`` (uniform within ``1 / sqrt(seq_len + pred_len)``).
+
+    Parameters
+    ----------
+    seq_len : int
+        Lookback length L.
+    pred_len : int
+        Horizon H (the known future rows).
+    n_exog : int
+        Exogenous variables E (at least 1).
+    d_model : int
+        Token width.
+    dropout : float, default=0.1
+        Dropout after the projection.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skmamba._nn.layers.embedding import ExogenousEmbedding
+    >>> emb = ExogenousEmbedding(seq_len=24, pred_len=6, n_exog=2, d_model=16)
+    >>> emb(torch.randn(3, 24 + 6, 2)).shape
+    torch.Size([3, 2, 16])
+    """
+
+    def __init__(self, seq_len, pred_len, n_exog, d_model, dropout=0.1):
+        super().__init__()
+        if n_exog < 1:
+            raise ValueError(f"ExogenousEmbedding needs n_exog >= 1, got {n_exog}")
+        self.seq_len, self.pred_len, self.n_exog = seq_len, pred_len, n_exog
+        length = seq_len + pred_len
+        bound = 1.0 / math.sqrt(length)
+        self.weight = nn.Parameter(torch.empty(n_exog, length, d_model).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(n_exog, d_model).uniform_(-bound, bound))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, exog):
+        """Map exog (B, seq_len + pred_len, n_exog) to tokens (B, n_exog, d_model)."""
+        expected = (self.seq_len + self.pred_len, self.n_exog)
+        if exog is None or exog.dim() != 3 or tuple(exog.shape[1:]) != expected:
+            got = None if exog is None else tuple(exog.shape)
+            raise ValueError(
+                f"exog must have shape (batch, seq_len + pred_len = {self.seq_len} + "
+                f"{self.pred_len}, n_exog = {self.n_exog}): the lookback rows then the known "
+                f"future rows of every exogenous variable; got {got}"
+            )
+        tokens = torch.einsum("bte,etd->bed", exog, self.weight) + self.bias
+        return self.dropout(tokens)
+
+
+def append_exog_tokens(tokens, embedding, exog):
+    """Append the exogenous tokens of ``exog`` to ``tokens``.
+
+    Parameters
+    ----------
+    tokens : torch.Tensor or None
+        (B, T, d_model) tokens built so far, or None for none.
+    embedding : ExogenousEmbedding or None
+        The network's exogenous embedding; None when the network was built with
+        ``n_exog=0``, which then rejects an ``exog`` with columns rather than ignore it.
+    exog : torch.Tensor or None
+        (B, seq_len + pred_len, n_exog) exogenous variables.
+
+    Returns
+    -------
+    torch.Tensor or None
+        (B, T + n_exog, d_model), or ``tokens`` unchanged without an embedding.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skmamba._nn.layers.embedding import ExogenousEmbedding, append_exog_tokens
+    >>> emb = ExogenousEmbedding(seq_len=8, pred_len=2, n_exog=3, d_model=4)
+    >>> append_exog_tokens(torch.zeros(5, 1, 4), emb, torch.randn(5, 10, 3)).shape
+    torch.Size([5, 4, 4])
+    >>> append_exog_tokens(torch.zeros(5, 1, 4), None, None).shape
+    torch.Size([5, 1, 4])
+    """
+    if embedding is None:
+        if exog is not None and exog.shape[-1] > 0:
+            raise ValueError(
+                f"the network was built with n_exog=0 but exog has {exog.shape[-1]} columns"
+            )
+        return tokens
+    extra = embedding(exog)
+    return extra if tokens is None else torch.cat([tokens, extra], dim=1)
 
 
 class PatchEmbedding(nn.Module):

@@ -14,7 +14,15 @@ Contract shared by every network:
 
   - ``x``: float32 (batch, seq_len, n_channels) lookback;
   - ``x_mark``: (batch, seq_len, n_mark) calendar features of the lookback rows, or None;
-  - ``exog``: (batch, seq_len, n_exog) exogenous variables over the lookback rows, or None;
+  - ``exog``: (batch, seq_len + pred_len, n_exog) exogenous variables, or None: their
+    ``seq_len`` lookback rows (the rows of ``x``) followed by their known values over the
+    ``pred_len`` forecast rows (known future covariates). Required when the network was
+    built with ``n_exog > 0`` (a wrong shape raises ``ValueError``); with ``n_exog == 0`` it
+    is None (or has no columns) and the network builds no module for it, so its parameters,
+    their seeded initial values and its outputs are those of a network that knows nothing of
+    covariates. Networks do not normalise ``exog``; each network's docstring says how the
+    future rows reach the forecast (a network that uses no exogenous variables, like
+    MixMamba, documents that it ignores them);
   - ``y_hat``: (batch, pred_len, n_channels) in the units of ``x`` (networks normalise each
     window themselves);
   - ``aux_loss``: a scalar tensor added to the training loss (e.g. MoE load balancing), or

@@ -1,9 +1,9 @@
 """FMamba network (Ma et al., 2024): fast attention across variates, then Mamba."""
 
-import torch
 import torch.nn as nn
 
 from ..layers import FastAttention, FeedForward, InvertedEmbedding, Mamba, PositionalEncoding, RevIN
+from ..layers.embedding import ExogenousEmbedding, append_exog_tokens
 
 __all__ = ["FMambaNet", "FMambaLayer"]
 
@@ -55,17 +55,25 @@ class FMambaNet(nn.Module):
     Built from the paper (arXiv:2407.14814); there is no public code.
 
     1. Each window is normalised per channel over time (non-affine RevIN).
-    2. Embedding: every variate's lookback (and every exogenous variable's and calendar
-       feature's, as extra tokens like S-Mamba) becomes one token by
-       ``Linear(seq_len -> d_model)``; sinusoidal positions over the token axis are added
-       (so attention, which is permutation invariant, can tell the variables apart), then
-       dropout and an MLP block with a residual and LayerNorm.
+    2. Embedding: every variate's lookback (and every calendar feature's, as extra tokens
+       like S-Mamba) becomes one token by ``Linear(seq_len -> d_model)``, and every exogenous
+       variable one token from its ``seq_len + pred_len`` values (lookback, then its known
+       future values) by its own ``Linear(seq_len + pred_len -> d_model)``
+       (:class:`~skmamba._nn.layers.embedding.ExogenousEmbedding`); tokens in the order
+       targets, calendar features, exogenous variables. Sinusoidal positions over the token
+       axis are added (so attention, which is permutation invariant, can tell the variables
+       apart), then dropout and an MLP block with a residual and LayerNorm.
     3. ``e_layers`` :class:`FMambaLayer` blocks: fast attention across tokens (Gaussian
        kernel ``exp(-x**2 / 2)`` on queries and keys, ``K'^T V`` first, so the cost is
        linear in the number of variables), a unidirectional Mamba over the tokens and an
        MLP, each with a residual connection and LayerNorm.
     4. Projector ``Linear(d_model -> pred_len)`` per token; the first ``n_channels`` tokens
        are the forecast, which is denormalised.
+
+    Known future covariates: an exogenous token carries the covariate's values over the
+    forecast rows; the fast attention of every layer lets each target token read every
+    exogenous token (the Mamba scan, unidirectional with the targets first, does not), so the
+    forecast can use them. Exogenous variables are not normalised by the network.
 
     Choices where the paper is silent and parameter meanings: see
     :class:`~skmamba.estimators.FMambaForecaster`.
@@ -81,7 +89,8 @@ class FMambaNet(nn.Module):
     n_mark : int
         Calendar features passed as ``x_mark`` (extra tokens).
     n_exog : int
-        Exogenous variables passed as ``exog`` (extra tokens).
+        Exogenous variables passed as ``exog`` over ``seq_len + pred_len`` rows (extra
+        tokens; none are built when 0).
     output : torch.nn.Module
         What the network forecasts (:mod:`skmamba._nn.heads`): a point, a distribution or
         quantiles; the projection has ``pred_len * output.n_params`` outputs per channel.
@@ -114,6 +123,14 @@ class FMambaNet(nn.Module):
     >>> y_hat, aux = net(torch.randn(2, 16, 3), x_mark=torch.rand(2, 16, 4) - 0.5)
     >>> y_hat.shape, aux
     (torch.Size([2, 4, 3]), None)
+
+    With two known future covariates, ``exog`` holds their lookback and horizon rows:
+
+    >>> net = FMambaNet(seq_len=16, pred_len=4, n_channels=3, n_mark=0, n_exog=2,
+    ...                 output=PointOutput(), d_model=8, d_state=4, d_ff=8, e_layers=1,
+    ...                 n_heads=1, d_conv=2, expand=1, dropout=0.1)
+    >>> net(torch.randn(2, 16, 3), exog=torch.randn(2, 16 + 4, 2))[0].shape
+    torch.Size([2, 4, 3])
     """
 
     def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, output, d_model, d_state,
@@ -132,12 +149,22 @@ class FMambaNet(nn.Module):
             for _ in range(e_layers)
         )
         self.projector = nn.Linear(d_model, pred_len * output.n_params)
+        # Created last and only with covariates, so that without them the parameters and their
+        # seeded initial values are those of the network before covariates were supported.
+        # No dropout here: like the other tokens, they get it after the positions are added.
+        self.exog_embedding = (
+            ExogenousEmbedding(seq_len, pred_len, n_exog, d_model, dropout=0.0)
+            if n_exog else None
+        )
 
     def forward(self, x, x_mark=None, exog=None):
-        """Forecast (B, pred_len, n_channels) from x (B, seq_len, n_channels)."""
+        """Forecast (B, pred_len, n_channels) from x (B, seq_len, n_channels).
+
+        ``x_mark`` is (B, seq_len, n_mark); ``exog`` is (B, seq_len + pred_len, n_exog).
+        """
         x = self.norm(x, "norm")
-        extra = [t for t in (exog, x_mark) if t is not None and t.shape[-1] > 0]
-        tokens = self.embedding(x, torch.cat(extra, dim=-1) if extra else None)
+        marks = x_mark if x_mark is not None and x_mark.shape[-1] > 0 else None
+        tokens = append_exog_tokens(self.embedding(x, marks), self.exog_embedding, exog)
         tokens = self.dropout(tokens + self.position(tokens))
         tokens = self.embed_norm(tokens + self.embed_mlp(tokens))
         for layer in self.layers:

@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 
 from ..layers import FeedForward, InvertedEmbedding, Mamba, MultiHeadSelfAttention, RevIN
+from ..layers.embedding import ExogenousEmbedding, append_exog_tokens
 
 __all__ = ["MATNet", "MATBlock"]
 
@@ -60,7 +61,10 @@ class MATNet(nn.Module):
     1. RevIN with a learnable per-channel affine map.
     2. Two-stage embedding of every variate's lookback (tokens are variates, plus calendar
        features and exogenous variables as extra tokens when given):
-       ``r1 = Linear(seq_len -> n1)``, ``h1 = dropout(r1)``; ``r2 = Linear(n1 -> n2)(h1)``,
+       ``r1 = Linear(seq_len -> n1)`` (for targets and calendar features; every exogenous
+       variable has its own ``Linear(seq_len + pred_len -> n1)`` over its lookback and
+       known future values, :class:`~skmamba._nn.layers.embedding.ExogenousEmbedding`, its
+       tokens coming last), ``h1 = dropout(r1)``; ``r2 = Linear(n1 -> n2)(h1)``,
        ``h2 = dropout(r2)``.
     3. Multi-scale context: at each scale a :class:`MATBlock` mixes the tokens with a Mamba
        branch (long range) and a self-attention branch (short range), fused residually,
@@ -70,6 +74,11 @@ class MATNet(nn.Module):
     4. Two-stage projection: ``p = Linear(n2 -> n1)(s2) + r1``, then
        ``Linear(2 n1 -> pred_len)(cat(p, s1))``; the first ``n_channels`` tokens are the
        forecast, which is denormalised.
+
+    Known future covariates: an exogenous token carries the covariate's values over the
+    forecast rows; the self-attention branch of both blocks lets each target token read every
+    exogenous token (the Mamba branch, unidirectional with the targets first, does not), so
+    the forecast can use them. Exogenous variables are not normalised by the network.
 
     The paper's weighted MSE + MAE loss is a training option of the forecaster, not part of
     the network.
@@ -88,7 +97,8 @@ class MATNet(nn.Module):
     n_mark : int
         Calendar features passed as ``x_mark`` (extra tokens).
     n_exog : int
-        Exogenous variables passed as ``exog`` (extra tokens).
+        Exogenous variables passed as ``exog`` over ``seq_len + pred_len`` rows (extra
+        tokens; none are built when 0).
     output : torch.nn.Module
         What the network forecasts (:mod:`skmamba._nn.heads`): a point, a distribution or
         quantiles; the projection has ``pred_len * output.n_params`` outputs per channel.
@@ -120,6 +130,14 @@ class MATNet(nn.Module):
     >>> y_hat, aux = net(torch.randn(2, 24, 3))
     >>> y_hat.shape, aux
     (torch.Size([2, 6, 3]), None)
+
+    With two known future covariates, ``exog`` holds their lookback and horizon rows:
+
+    >>> net = MATNet(seq_len=24, pred_len=6, n_channels=3, n_mark=0, n_exog=2,
+    ...              output=PointOutput(), n1=16, n2=8, n_heads=2, d_state=4, d_conv=2,
+    ...              expand=1, ff_mult=2, dropout=0.1)
+    >>> net(torch.randn(2, 24, 3), exog=torch.randn(2, 24 + 6, 2))[0].shape
+    torch.Size([2, 6, 3])
     """
 
     def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, output, n1, n2, n_heads,
@@ -135,12 +153,20 @@ class MATNet(nn.Module):
         self.scale2 = MATBlock(n2, n_heads, d_state, d_conv, expand, ff_mult * n2, dropout)
         self.project1 = nn.Linear(n2, n1)
         self.project2 = nn.Linear(2 * n1, pred_len * output.n_params)
+        # Created last and only with covariates, so that without them the parameters and their
+        # seeded initial values are those of the network before covariates were supported.
+        self.exog_embedding = (
+            ExogenousEmbedding(seq_len, pred_len, n_exog, n1, dropout=0.0) if n_exog else None
+        )
 
     def forward(self, x, x_mark=None, exog=None):
-        """Forecast (B, pred_len, n_channels) from x (B, seq_len, n_channels)."""
+        """Forecast (B, pred_len, n_channels) from x (B, seq_len, n_channels).
+
+        ``x_mark`` is (B, seq_len, n_mark); ``exog`` is (B, seq_len + pred_len, n_exog).
+        """
         x = self.norm(x, "norm")
-        extra = [t for t in (exog, x_mark) if t is not None and t.shape[-1] > 0]
-        r1 = self.embed1(x, torch.cat(extra, dim=-1) if extra else None)
+        marks = x_mark if x_mark is not None and x_mark.shape[-1] > 0 else None
+        r1 = append_exog_tokens(self.embed1(x, marks), self.exog_embedding, exog)
         h1 = self.dropout(r1)
         r2 = self.embed2(h1)
         s1 = self.scale1(h1)

@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 
 from ..layers import FeedForward, FlattenHead, InvertedEmbedding, Mamba, PatchEmbedding, RevIN, STAR
+from ..layers.embedding import ExogenousEmbedding, append_exog_tokens
 
 __all__ = ["TimeStarMambaNet", "TimeStarMambaLayer"]
 
@@ -75,13 +76,24 @@ class TimeStarMambaNet(nn.Module):
        multiple, the most recent ``patch_num * patch_len`` steps are used), embedded by
        ``Linear(patch_len -> d_model)`` plus sinusoidal positions, and a learnable global
        token of that target is appended; dropout.
-    3. Context tokens for STAR: the inverted embedding (``Linear(seq_len -> d_model)``) of
-       every exogenous variable and calendar feature over the lookback; without exogenous
-       variables the targets themselves take their place, as in the official multivariate
-       path.
+    3. Context tokens for STAR (TimeXer's exogenous tokens), one per variable:
+
+       - with exogenous variables, each is embedded from its ``seq_len + pred_len`` values
+         (lookback, then its known future values over the horizon) by its own
+         ``Linear(seq_len + pred_len -> d_model)``
+         (:class:`~skmamba._nn.layers.embedding.ExogenousEmbedding`, as in S-Mamba, FMamba
+         and MAT), and each calendar feature by the inverted embedding
+         ``Linear(seq_len -> d_model)`` of its lookback;
+       - without them, the inverted embedding of the targets' (and calendar features')
+         lookback takes their place, as in the official multivariate path.
     4. ``e_layers`` :class:`TimeStarMambaLayer` blocks (FFN activation ``ACTIVATION``), a
        final LayerNorm, and a flatten head ``Linear((patch_num + 1) * d_model -> pred_len)``
        with dropout; denormalisation.
+
+    Known future covariates: every context token of a covariate carries its values over the
+    forecast rows, and STAR pools the context tokens into every target's global token in
+    each layer, from which the Mamba over that target's tokens and the head read, so the
+    forecast can use them. Exogenous variables are not normalised by the network.
 
     Deviations from the official code and parameter meanings: see
     :class:`~skmamba.estimators.TimeStarMambaForecaster`.
@@ -97,7 +109,8 @@ class TimeStarMambaNet(nn.Module):
     n_mark : int
         Calendar features passed as ``x_mark`` (context tokens).
     n_exog : int
-        Exogenous variables passed as ``exog`` (context tokens).
+        Exogenous variables passed as ``exog`` over ``seq_len + pred_len`` rows (context
+        tokens; when 0 the targets are the context).
     output : torch.nn.Module
         What the network forecasts (:mod:`skmamba._nn.heads`): a point, a distribution or
         quantiles; the projection has ``pred_len * output.n_params`` outputs per channel.
@@ -129,7 +142,7 @@ class TimeStarMambaNet(nn.Module):
     ...     output=PointOutput(),
     ...                        d_model=16, d_ff=16, d_core=8, d_state=16, d_conv=4,
     ...                        expand=2, e_layers=2, patch_len=16, dropout=0.1).eval()
-    >>> y_hat, aux = net(torch.randn(4, 32, 2), exog=torch.randn(4, 32, 3))
+    >>> y_hat, aux = net(torch.randn(4, 32, 2), exog=torch.randn(4, 32 + 8, 3))
     >>> y_hat.shape, aux
     (torch.Size([4, 8, 2]), None)
     """
@@ -146,7 +159,11 @@ class TimeStarMambaNet(nn.Module):
         self.patched_len = self.patch_num * patch_len
         self.global_token = nn.Parameter(torch.randn(1, n_channels, 1, d_model))
         self.dropout = nn.Dropout(dropout)
-        self.context_embedding = InvertedEmbedding(seq_len, d_model, dropout=dropout)
+        # Lookback-only context (the targets without covariates, else the calendar features);
+        # left out when it would embed nothing.
+        self.context_embedding = (
+            InvertedEmbedding(seq_len, d_model, dropout=dropout) if not n_exog or n_mark else None
+        )
         self.layers = nn.ModuleList(
             TimeStarMambaLayer(d_model, d_state, d_ff, d_core, d_conv, expand, dropout,
                                ACTIVATION)
@@ -155,9 +172,18 @@ class TimeStarMambaNet(nn.Module):
         self.final_norm = nn.LayerNorm(d_model)
         self.head = FlattenHead((self.patch_num + 1) * d_model, pred_len * output.n_params,
                                 dropout=dropout)
+        # Created last and only with covariates, so that without them the parameters and their
+        # seeded initial values are those of the network before covariates were supported.
+        self.exog_embedding = (
+            ExogenousEmbedding(seq_len, pred_len, n_exog, d_model, dropout=dropout)
+            if n_exog else None
+        )
 
     def forward(self, x, x_mark=None, exog=None):
-        """Forecast (B, pred_len, n_channels) from x (B, seq_len, n_channels)."""
+        """Forecast (B, pred_len, n_channels) from x (B, seq_len, n_channels).
+
+        ``x_mark`` is (B, seq_len, n_mark); ``exog`` is (B, seq_len + pred_len, n_exog).
+        """
         B = x.shape[0]
         x = self.norm(x, "norm")
         patches = self.patch_embedding(x[:, -self.patched_len:].transpose(1, 2))
@@ -165,9 +191,18 @@ class TimeStarMambaNet(nn.Module):
         tokens = torch.cat([patches, self.global_token.expand(B, -1, -1, -1)], dim=2)
         tokens = self.dropout(tokens.flatten(0, 1))
 
-        has_exog = exog is not None and exog.shape[-1] > 0
-        has_mark = x_mark is not None and x_mark.shape[-1] > 0
-        context = self.context_embedding(exog if has_exog else x, x_mark if has_mark else None)
+        marks = x_mark if x_mark is not None and x_mark.shape[-1] > 0 else None
+        if self.exog_embedding is None:
+            # Without covariates the targets themselves are the context (official code).
+            context = append_exog_tokens(self.context_embedding(x, marks), None, exog)
+        else:
+            if marks is not None and self.context_embedding is None:
+                raise ValueError(
+                    f"the network was built with n_mark=0 but x_mark has {marks.shape[-1]} "
+                    "columns"
+                )
+            context = None if marks is None else self.context_embedding(marks)
+            context = append_exog_tokens(context, self.exog_embedding, exog)
 
         for layer in self.layers:
             tokens = layer(tokens, context)
