@@ -14,8 +14,9 @@ class MixMambaForecaster(BaseMambaForecaster):
     Every series is handled on its own (channel independence): its lookback is cut into
     overlapping patches (length 16, step 8, so 12 patches at a lookback of 96), each embedded
     as a token with its position. A gating network sends every patch to its ``top_k`` best
-    Mamba experts, each expert scans the patches it received in time order, and the experts'
-    outputs are mixed with the gate weights; a linear head maps the patch tokens to the
+    Mamba experts, each expert scans the patches it received (those it was the first choice
+    for, then those it was the second choice for), and the experts' outputs are mixed with
+    the gate weights; a linear head maps the patch tokens to the
     forecast. A load-balancing loss and a router z-loss keep all experts in use; they are
     added to the training loss.
 
@@ -36,16 +37,30 @@ class MixMambaForecaster(BaseMambaForecaster):
     8, lr 1e-3 halved every epoch, batch 32, 10 epochs, patience 3. Early stopping needs
     ``validation_size > 0``, which defaults to 0.
 
+    Routing as in the official code: the first choice always routes; a second choice with
+    renormalised gate ``g`` routes at random with probability ``min(1, g / 0.2)`` in
+    training, and each expert scans its first-choice patches, then its second-choice ones
+    (each in time order). The official code draws the second choices at random at
+    prediction as well; ``eval_routing`` chooses the rule at prediction (and validation):
+    ``"threshold"`` (default, deterministic) routes a second choice when that draw would
+    route it with probability at least 1/2 (``g >= 0.1``); ``"sampled"`` is the official
+    random draw, seeded by ``random_state`` so forecasts repeat, but a window's draws then
+    depend on the other windows forecast in the same call, so ``predict_windows`` and
+    ``update`` + ``predict`` no longer agree exactly; ``"expected"`` routes every choice
+    with the second gate scaled by its routing probability; ``"all"`` routes every choice
+    with its gate (what this port did before). The default was chosen on the ETTh1 validation
+    rows (``benchmarks/results/mixmamba_gap.md``).
+
     Deviations from the official code:
 
-    - forecasts are deterministic: the official gate routes second choices at random
-      (probability ``min(1, gate / 0.2)``) also at prediction time; here that policy is used
-      in training only, and prediction routes every top-k choice with its gate;
-    - each expert scans its patches in time order (the official dispatch puts the
-      second-choice patches after the first-choice ones); which patches are dropped at an
-      expert's capacity is the same (first choices take priority);
+    - prediction routing is deterministic by default (``eval_routing``, above);
+    - with more than two gates the official dispatch offsets a third choice's slots by the
+      second choices only (slots can collide); here every later choice queues behind all
+      earlier ones;
     - the paper's gate noise is not used (the official code disables it too), and the
       unused Mamba that the official gate builds is not created;
+    - the load-balancing loss counts first choices before capacity drops (the official code
+      after; negligible at weight 0.01);
     - ``patch_len`` and ``stride`` are parameters (fixed at 16 and 8 in the official model);
     - ``expert_residual=False, expert_init="uniform"`` mirror the official experts (plain
       Mamba, every weight re-drawn uniformly, which also overwrites Mamba's step-size
@@ -85,6 +100,8 @@ class MixMambaForecaster(BaseMambaForecaster):
         Experts ``x + Mamba(RMSNorm(x))`` (paper) instead of ``Mamba(x)`` (official code).
     expert_init : {{"uniform", "mamba"}}, default="uniform"
         Expert initialisation: the official uniform re-draw, or mamba-ssm's.
+    eval_routing : {{"threshold", "sampled", "expected", "all"}}, default="threshold"
+        Which second choices route at prediction and validation (see above).
     {training_parameters}
 
     {common_attributes}
@@ -114,7 +131,8 @@ class MixMambaForecaster(BaseMambaForecaster):
         "seq_len": 96, "d_model": 64, "n_experts": 2, "top_k": 2, "patch_len": 16,
         "stride": 8, "d_state": 8, "d_conv": 4, "expand": 2, "dropout": 0.1,
         "balance_loss_weight": 0.01, "z_loss_weight": 0.001, "expert_residual": False,
-        "expert_init": "uniform", "max_epochs": 10, "batch_size": 32, "lr": 1e-3,
+        "expert_init": "uniform", "eval_routing": "threshold", "max_epochs": 10,
+        "batch_size": 32, "lr": 1e-3,
         "lr_decay": 0.5, "loss": "mae", "optimizer": "adamw", "patience": 3,
     }
     _network = MixMambaNet
@@ -136,6 +154,7 @@ class MixMambaForecaster(BaseMambaForecaster):
         z_loss_weight=0.001,
         expert_residual=False,
         expert_init="uniform",
+        eval_routing="threshold",
         max_epochs=20,
         max_steps=None,
         fine_tune_epochs=None,
@@ -169,6 +188,7 @@ class MixMambaForecaster(BaseMambaForecaster):
         self.z_loss_weight = z_loss_weight
         self.expert_residual = expert_residual
         self.expert_init = expert_init
+        self.eval_routing = eval_routing
         self.max_epochs = max_epochs
         self.max_steps = max_steps
         self.fine_tune_epochs = fine_tune_epochs

@@ -60,6 +60,24 @@ def test_mixmamba_paper_params_are_the_published_etth1_setting():
         64, 2, 2, 16, 8)
 
 
+def test_mixmamba_eval_routing_rules(hourly_small):
+    y = hourly_small[["OT", "HUFL"]].iloc[:160]
+    params = {**MixMambaForecaster.get_test_params()[0], "max_epochs": 2, "random_state": 0}
+    assert MixMambaForecaster().eval_routing == "threshold"
+    assert MixMambaForecaster.paper_params()["eval_routing"] == "threshold"
+    f = MixMambaForecaster(**params).fit(y, fh=range(1, 5))
+    with torch.no_grad():
+        f.network_.moe.gate.weight.mul_(30.0)  # second gates below 0.2: the draws matter
+    threshold = f.predict_windows(y)
+    np.testing.assert_array_equal(threshold, f.predict_windows(y))
+    f.network_.moe.eval_routing = "sampled"
+    sampled = f.predict_windows(y)
+    np.testing.assert_array_equal(sampled, f.predict_windows(y))  # seeded by random_state
+    assert not np.array_equal(sampled, threshold)
+    with pytest.raises(ValueError, match="eval_routing"):
+        MixMambaForecaster(**{**params, "eval_routing": "mean"}).fit(y, fh=[1])
+
+
 @pytest.mark.parametrize("cls", [MixMambaForecaster, MATForecaster, FMambaForecaster,
                                  TimeStarMambaForecaster])
 def test_paper_params_are_complete_constructor_arguments(cls):

@@ -117,21 +117,59 @@ def test_capacity_respected_and_first_choices_have_priority():
     assert torch.equal(taken0, torch.cat([torch.ones(5, 7), torch.zeros(5, 17)], dim=1))
 
 
-def test_each_expert_sees_its_tokens_in_time_order():
-    torch.manual_seed(1)
-    moe = make_moe(n_experts=3, top_k=2, min_capacity=1).eval()
-    r = moe.route(torch.randn(4, 16, 8))
+def expert_sequences(r, top_i):
+    """Per group and expert: the (token, choice) pairs in slot order."""
     g, t, e, c = r.dispatch.nonzero(as_tuple=True)
-    for gi in range(4):
-        for ei in range(3):
-            sel = (g == gi) & (e == ei)
-            assert torch.equal(c[sel], torch.arange(int(sel.sum())))  # slots 0..n-1
-            assert torch.all(t[sel][1:] > t[sel][:-1])  # in time order
+    out = {}
+    for gi, ti, ei, ci in sorted(zip(g.tolist(), t.tolist(), e.tolist(), c.tolist())):
+        choice = top_i[gi, ti].tolist().index(ei)
+        out.setdefault((gi, ei), []).append((ci, ti, choice))
+    return {key: [(ti, ch) for _, ti, ch in sorted(v)] for key, v in out.items()}
+
+
+@pytest.mark.parametrize("routing", ["all", "sampled"])
+def test_official_slot_order_first_choices_then_later_ones(routing):
+    # The official dispatch: an expert's slots hold all its first-choice tokens in time
+    # order, then its second-choice tokens in time order; slots 0..n-1 without gaps.
+    torch.manual_seed(1)
+    moe = make_moe(n_experts=3, top_k=2, min_capacity=1, eval_routing=routing).eval()
+    x = torch.randn(4, 16, 8)
+    torch.manual_seed(2)
+    r = moe.route(x)
+    top_i = torch.softmax(moe.gate(x), -1).topk(2, dim=-1).indices
+    seqs = expert_sequences(r, top_i)
+    assert any(len({ch for _, ch in v}) == 2 for v in seqs.values())  # both kinds occur
+    for (gi, ei), seq in seqs.items():
+        n = len(seq)
+        assert torch.equal(r.dispatch[gi, :, ei].sum(0)[:n], torch.ones(n))
+        assert seq == sorted(seq, key=lambda tc: (tc[1], tc[0]))
+
+
+def test_time_slot_order_scans_in_time_order():
+    torch.manual_seed(1)
+    moe = make_moe(n_experts=3, top_k=2, min_capacity=1, slot_order="time").eval()
+    x = torch.randn(4, 16, 8)
+    r = moe.route(x)
+    top_i = torch.softmax(moe.gate(x), -1).topk(2, dim=-1).indices
+    for seq in expert_sequences(r, top_i).values():
+        times = [t for t, _ in seq]
+        assert times == sorted(times)
+    # Only the order differs: the same tokens reach the same experts with the same weights.
+    moe.slot_order = "choice"
+    other = moe.route(x)
+    torch.testing.assert_close(other.combine.sum(-1), r.combine.sum(-1))
+
+
+def test_slot_order_and_routing_options_validated():
+    with pytest.raises(ValueError, match="slot_order"):
+        make_moe(slot_order="random")
+    with pytest.raises(ValueError, match="eval_routing"):
+        make_moe(eval_routing="mean")
 
 
 def test_gates_renormalised_over_top_k():
     torch.manual_seed(2)
-    moe = make_moe(n_experts=4, top_k=3).eval()  # capacity T: nothing is dropped
+    moe = make_moe(n_experts=4, top_k=3, eval_routing="all").eval()  # capacity T: no drops
     x = torch.randn(3, 6, 8)
     r = moe.route(x)
     weight = r.combine.sum(dim=-1)  # (G, T, E)
@@ -142,24 +180,91 @@ def test_gates_renormalised_over_top_k():
     torch.testing.assert_close(weight, expected)
 
 
-def test_eval_routing_deterministic_train_routing_random():
-    moe = make_moe(n_experts=4, top_k=2)
+def second_choice_gates(moe, x):
+    top_p = torch.softmax(moe.gate(x), dim=-1).topk(2, dim=-1).values
+    return top_p[..., 1] / top_p.sum(-1)
+
+
+def routed_second_choices(moe, x):
+    """Which tokens' second choices were routed (before capacity, which is T here)."""
+    r = moe.route(x)
+    return (r.dispatch.sum(dim=(2, 3)) == 2), r
+
+
+@pytest.fixture
+def sharp_moe():
+    # Capacity T in eval and many second gates below the 0.2 threshold.
+    torch.manual_seed(0)
+    moe = make_moe(n_experts=4, top_k=2, capacity_factor_eval=8.0)
     with torch.no_grad():
-        moe.gate.weight.mul_(10.0)  # many second gates below the 0.2 threshold
+        moe.gate.weight.mul_(10.0)
+    return moe
+
+
+def test_training_routing_is_random_and_seeded(sharp_moe):
     x = torch.randn(8, 12, 8)
-    moe.eval()
+    sharp_moe.train()
     torch.manual_seed(0)
-    a = moe.route(x).dispatch
+    b = sharp_moe.route(x).dispatch
+    torch.manual_seed(0)
+    assert torch.equal(b, sharp_moe.route(x).dispatch)
     torch.manual_seed(1)
-    assert torch.equal(a, moe.route(x).dispatch)
-    moe.train()
+    assert not torch.equal(b, sharp_moe.route(x).dispatch)
+
+
+def test_eval_routing_sampled_follows_the_official_probability(sharp_moe):
+    sharp_moe.eval_routing = "sampled"
+    sharp_moe.eval()
+    x = torch.randn(64, 12, 8)
+    g2 = second_choice_gates(sharp_moe, x)
     torch.manual_seed(0)
-    b = moe.route(x).dispatch
+    first, _ = routed_second_choices(sharp_moe, x)
     torch.manual_seed(0)
-    assert torch.equal(b, moe.route(x).dispatch)
+    assert torch.equal(first, routed_second_choices(sharp_moe, x)[0])  # seeded: repeatable
+    draws = torch.stack([routed_second_choices(sharp_moe, x)[0] for _ in range(40)]).float()
+    assert torch.all(draws[:, g2 >= 0.2] == 1)
+    low = (g2 > 0.05) & (g2 < 0.15)
+    assert low.sum() > 20
+    # Mean routing frequency of the low gates matches min(1, g / 0.2) on average.
+    torch.testing.assert_close(draws[:, low].mean(), (g2[low] / 0.2).mean(), atol=0.03,
+                               rtol=0)
+
+
+def test_eval_routing_threshold_is_the_likelier_outcome(sharp_moe):
+    sharp_moe.eval_routing = "threshold"
+    sharp_moe.eval()
+    x = torch.randn(16, 12, 8)
+    g2 = second_choice_gates(sharp_moe, x)
+    torch.manual_seed(0)
+    routed, r = routed_second_choices(sharp_moe, x)
+    assert torch.equal(routed, g2 >= 0.1)
+    assert 0 < routed.float().mean() < 1
     torch.manual_seed(1)
-    assert not torch.equal(b, moe.route(x).dispatch)
-    assert b.sum() < a.sum()  # some second choices were not routed
+    assert torch.equal(r.dispatch, sharp_moe.route(x).dispatch)
+    # A second choice left out: the first keeps its own (renormalised) gate, as in training.
+    w = r.combine.sum(-1).sum(-1)
+    torch.testing.assert_close(w[~routed], 1 - g2[~routed])
+
+
+def test_eval_routing_expected_weights_by_route_probability(sharp_moe):
+    sharp_moe.eval_routing = "expected"
+    sharp_moe.eval()
+    x = torch.randn(16, 12, 8)
+    g2 = second_choice_gates(sharp_moe, x)
+    routed, r = routed_second_choices(sharp_moe, x)
+    assert routed.all()
+    top_i = torch.softmax(sharp_moe.gate(x), -1).topk(2, dim=-1).indices
+    w2 = r.combine.sum(-1).gather(-1, top_i[..., 1:]).squeeze(-1)
+    torch.testing.assert_close(w2, g2 * (g2 / 0.2).clamp_max(1.0))
+
+
+def test_eval_routing_all_routes_every_choice(sharp_moe):
+    sharp_moe.eval_routing = "all"
+    sharp_moe.eval()
+    x = torch.randn(16, 12, 8)
+    routed, r = routed_second_choices(sharp_moe, x)
+    assert routed.all()
+    torch.testing.assert_close(r.combine.sum(dim=(2, 3)), torch.ones(16, 12))
 
 
 def test_aux_loss_values_positive_and_differentiable():
@@ -179,9 +284,10 @@ def test_aux_loss_values_positive_and_differentiable():
     assert moe.gate.weight.grad.abs().sum() > 0
 
 
-def test_moe_output_equals_per_token_loop():
+@pytest.mark.parametrize("slot_order", ["choice", "time"])
+def test_moe_output_equals_per_token_loop(slot_order):
     torch.manual_seed(3)
-    moe = make_moe(n_experts=3, top_k=2, min_capacity=1)
+    moe = make_moe(n_experts=3, top_k=2, min_capacity=1, slot_order=slot_order)
     x = torch.randn(4, 10, 8)
     torch.manual_seed(5)
     out, _ = moe(x)
@@ -190,7 +296,10 @@ def test_moe_output_equals_per_token_loop():
     expected = torch.zeros_like(x)
     for g in range(4):
         for e, expert in enumerate(moe.experts):
-            tokens = [t for t in range(10) if r.dispatch[g, t, e].sum() > 0]
+            # The expert scans its tokens in slot order.
+            taken = [(int(r.dispatch[g, t, e].argmax()), t) for t in range(10)
+                     if r.dispatch[g, t, e].sum() > 0]
+            tokens = [t for _, t in sorted(taken)]
             if not tokens:
                 continue
             y = expert(x[g, tokens].unsqueeze(0))[0]

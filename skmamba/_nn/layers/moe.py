@@ -86,17 +86,28 @@ class MixtureOfExperts(nn.Module):
 
     Tokens come in groups (sequences) of shape (G, T, D). For every token a softmax gate
     ``Linear(D -> E, no bias)`` scores the experts; the top ``top_k`` are kept and their
-    gates renormalised to sum to one. The first choice always routes; in training a later
-    choice routes with probability ``min(1, gate / threshold)`` (ST-MoE's random policy),
-    in eval mode every top-n choice routes, so inference is deterministic.
+    gates renormalised to sum to one. The first choice always routes. In training a later
+    choice with gate ``g`` routes with probability ``min(1, g / threshold)`` (ST-MoE's
+    random policy); in eval mode ``eval_routing`` decides:
+
+    - ``"sampled"``: the same random policy (the official MixMamba/ST-MoE code); the draws
+      come from torch's global generator, so seed it for repeatable outputs, and a token's
+      draw depends on its position in the batch;
+    - ``"threshold"``: deterministic, a later choice routes when the random policy would
+      route it with probability at least one half (``g >= threshold / 2``);
+    - ``"expected"``: deterministic, every top-k choice routes and a later choice's output
+      weight is ``g * min(1, g / threshold)``, its expected weight under the random policy;
+    - ``"all"``: deterministic, every top-k choice routes with its gate.
 
     Each expert takes at most ``capacity`` tokens of every group:
     ``max(min(T, floor(T * cf / E)), min_capacity)`` with ``cf = capacity_factor_train`` or
     ``capacity_factor_eval``. Slots are filled by priority (all first choices in time order,
-    then all second choices, ...), tokens that find no free slot are dropped for that
-    expert. An expert then scans its kept tokens **in time order** (zero-padded at the end,
-    which a causal Mamba ignores) and each token's output is the gate-weighted sum over the
-    experts that took it; a token dropped everywhere gets zeros.
+    then all second choices, ...); tokens that find no free slot are dropped for that
+    expert. ``slot_order`` is the order in which an expert then scans its kept tokens
+    (zero-padded at the end, which a causal Mamba ignores): ``"choice"`` in that priority
+    order, as the official code dispatches them, or ``"time"`` in time order. Each token's
+    output is the gate-weighted sum over the experts that took it; a token dropped
+    everywhere gets zeros.
 
     Dispatch and combination are dense one-hot tensors (G, T, E, C) applied with einsum: no
     Python loop over tokens, one call per expert.
@@ -114,7 +125,11 @@ class MixtureOfExperts(nn.Module):
     top_k : int, default=2
         Experts per token (``1 <= top_k <= E``).
     threshold : float, default=0.2
-        Routing threshold of the later choices in training.
+        Routing threshold of the later choices.
+    eval_routing : {"sampled", "threshold", "expected", "all"}, default="sampled"
+        Which later choices route in eval mode (see above).
+    slot_order : {"choice", "time"}, default="choice"
+        Order of the tokens inside an expert (see above).
     capacity_factor_train, capacity_factor_eval : float, default=1.25, 2.0
         Capacity factors.
     min_capacity : int, default=8
@@ -138,10 +153,26 @@ class MixtureOfExperts(nn.Module):
     (torch.Size([6, 12, 16]), 0)
     """
 
+    EVAL_ROUTINGS = ("sampled", "threshold", "expected", "all")
+    SLOT_ORDERS = ("choice", "time")
+
     def __init__(self, experts, d_model, top_k=2, threshold=0.2, capacity_factor_train=1.25,
                  capacity_factor_eval=2.0, min_capacity=8, balance_weight=0.01,
-                 z_weight=0.001, straight_through=True, eps=1e-9):
+                 z_weight=0.001, straight_through=True, eps=1e-9, eval_routing="sampled",
+                 slot_order="choice"):
         super().__init__()
+        if eval_routing not in self.EVAL_ROUTINGS:
+            raise ValueError(
+                f"MixtureOfExperts: eval_routing must be one of {self.EVAL_ROUTINGS}, got "
+                f"{eval_routing!r}"
+            )
+        if slot_order not in self.SLOT_ORDERS:
+            raise ValueError(
+                f"MixtureOfExperts: slot_order must be one of {self.SLOT_ORDERS}, got "
+                f"{slot_order!r}"
+            )
+        self.eval_routing = eval_routing
+        self.slot_order = slot_order
         self.experts = nn.ModuleList(experts)
         n_experts = len(self.experts)
         if not 1 <= top_k <= n_experts:
@@ -177,22 +208,37 @@ class MixtureOfExperts(nn.Module):
         gates = top_p / top_p.sum(dim=-1, keepdim=True).clamp_min(self.eps)
 
         routed = torch.ones_like(gates, dtype=torch.bool)
-        if self.training and k > 1:
-            draw = torch.rand_like(gates[..., 1:])
-            routed[..., 1:] = draw < gates[..., 1:].detach() / self.threshold
+        policy = "sampled" if self.training else self.eval_routing
+        route_prob = gates[..., 1:].detach() / self.threshold  # before clamping at 1
+        if k > 1 and policy == "sampled":
+            routed[..., 1:] = torch.rand_like(route_prob) < route_prob
+        elif k > 1 and policy == "threshold":
+            routed[..., 1:] = route_prob >= 0.5  # the likelier outcome of the draw
+        weights = gates
+        if k > 1 and policy == "expected":
+            weights = torch.cat([gates[..., :1], gates[..., 1:] * route_prob.clamp_max(1.0)],
+                                dim=-1)
         choice = F.one_hot(top_i, E).to(x.dtype) * routed.unsqueeze(-1)  # (G, T, k, E)
 
-        # Capacity by priority: slot order is choice-major, time-minor.
+        # Capacity by priority: choice-major, time-minor (all first choices come first).
         capacity = self.capacity(T)
         by_priority = choice.transpose(1, 2).reshape(G, k * T, E)
         earlier = by_priority.cumsum(dim=1) - by_priority
-        kept = (by_priority * (earlier < capacity)).reshape(G, k, T, E).transpose(1, 2)
+        kept_flat = by_priority * (earlier < capacity)
+        kept = kept_flat.reshape(G, k, T, E).transpose(1, 2)  # (G, T, k, E)
 
-        # Each expert's kept tokens, in time order, occupy its first slots.
-        taken = kept.sum(dim=2)
-        slot = (taken.cumsum(dim=1) - taken).long().clamp_max(capacity - 1)
-        dispatch = taken.unsqueeze(-1) * F.one_hot(slot, capacity).to(x.dtype)
-        weight = (gates.unsqueeze(-1) * kept).sum(dim=2)
+        if self.slot_order == "choice":
+            # A kept token's slot is its rank in priority order (the official dispatch);
+            # a token holds at most one of its top-k choices per expert, so summing the
+            # choices leaves one slot per token and expert.
+            slot = earlier.long().clamp_max(capacity - 1)
+            by_slot = kept_flat.unsqueeze(-1) * F.one_hot(slot, capacity).to(x.dtype)
+            dispatch = by_slot.reshape(G, k, T, E, capacity).sum(dim=1)
+        else:
+            taken = kept.sum(dim=2)
+            slot = (taken.cumsum(dim=1) - taken).long().clamp_max(capacity - 1)
+            dispatch = taken.unsqueeze(-1) * F.one_hot(slot, capacity).to(x.dtype)
+        weight = (weights.unsqueeze(-1) * kept).sum(dim=2)
         combine = weight.unsqueeze(-1) * dispatch
 
         top1 = F.one_hot(top_i[..., 0], E).to(x.dtype)

@@ -8,7 +8,8 @@ __all__ = ["MixMambaNet"]
 
 # Gate settings as in the official code (``KhaledAlkilane89/MixMamba``); the estimator does
 # not expose them.
-# In training, a later choice with gate weight g is routed with probability min(1, g / THRESHOLD).
+# A later choice with gate weight g is routed with probability min(1, g / THRESHOLD) in
+# training (and at prediction with eval_routing="sampled").
 THRESHOLD = 0.2
 # Slots per expert: max(MIN_CAPACITY, int(factor * tokens / n_experts)), capped at the number
 # of tokens; the larger eval factor drops fewer tokens when forecasting.
@@ -27,10 +28,12 @@ class MixMambaNet(nn.Module):
        sinusoidal positions, then dropout.
     3. One mixture-of-Mamba-experts layer (:class:`~skmamba._nn.layers.MixtureOfExperts`
        over ``n_experts`` :class:`~skmamba._nn.layers.MambaExpert`) with top-``top_k``
-       gating (second-choice threshold ``THRESHOLD`` in training), expert capacity
-       (``CAPACITY_FACTOR_TRAIN``, ``CAPACITY_FACTOR_EVAL``, ``MIN_CAPACITY``) and the
-       load-balancing and router z-losses, which are returned as ``aux_loss``. As in the
-       official code there is no residual or norm around it and no stacking.
+       gating (second-choice threshold ``THRESHOLD``; ``eval_routing`` at prediction),
+       expert capacity (``CAPACITY_FACTOR_TRAIN``, ``CAPACITY_FACTOR_EVAL``,
+       ``MIN_CAPACITY``), each expert scanning its first-choice patches and then its
+       second-choice ones (the official dispatch order), and the load-balancing and router
+       z-losses, which are returned as ``aux_loss``. As in the official code there is no
+       residual or norm around it and no stacking.
     4. Flatten head ``Linear(n_patches * d_model -> pred_len)`` with dropout, per channel;
        denormalisation.
 
@@ -78,6 +81,9 @@ class MixMambaNet(nn.Module):
         ``x + Mamba(RMSNorm(x))`` experts (paper) instead of plain ``Mamba(x)`` (code).
     expert_init : {"uniform", "mamba"}
         The official code's uniform re-initialisation, or the standard Mamba one.
+    eval_routing : {"sampled", "threshold", "expected", "all"}
+        Which second choices route in eval mode; see
+        :class:`~skmamba._nn.layers.MixtureOfExperts`.
 
     Examples
     --------
@@ -89,7 +95,8 @@ class MixMambaNet(nn.Module):
     ...                   d_model=16, n_experts=2, top_k=2, patch_len=16, stride=8,
     ...                   d_state=8, d_conv=4, expand=2, dropout=0.1,
     ...                   balance_loss_weight=0.01, z_loss_weight=0.001,
-    ...                   expert_residual=False, expert_init="uniform")
+    ...                   expert_residual=False, expert_init="uniform",
+    ...                   eval_routing="threshold")
     >>> y_hat, aux = net(torch.randn(4, 32, 3))
     >>> y_hat.shape, aux.dim()
     (torch.Size([4, 8, 3]), 0)
@@ -97,7 +104,8 @@ class MixMambaNet(nn.Module):
 
     def __init__(self, *, seq_len, pred_len, n_channels, n_mark, n_exog, output, d_model,
                  n_experts, top_k, patch_len, stride, d_state, d_conv, expand, dropout,
-                 balance_loss_weight, z_loss_weight, expert_residual, expert_init):
+                 balance_loss_weight, z_loss_weight, expert_residual, expert_init,
+                 eval_routing):
         super().__init__()
         self.output = output
         self.n_channels = n_channels
@@ -115,6 +123,7 @@ class MixMambaNet(nn.Module):
             capacity_factor_train=CAPACITY_FACTOR_TRAIN,
             capacity_factor_eval=CAPACITY_FACTOR_EVAL, min_capacity=MIN_CAPACITY,
             balance_weight=balance_loss_weight, z_weight=z_loss_weight,
+            eval_routing=eval_routing, slot_order="choice",
         )
         self.head = FlattenHead(n_patches * d_model, pred_len * output.n_params,
                                 dropout=dropout)
