@@ -208,17 +208,22 @@ def run_one(args):
     predict_seconds = time.perf_counter() - t0
     targets = window_targets(test_rows, args.seq_len, args.horizon)
     mse, mae = score(forecasts, targets)
+    # The validation rows' score, for choosing settings without looking at the test rows.
+    val_rows = data.iloc[borders["val"][0]: borders["val"][1]]
+    val_mse, val_mae = score(forecaster.predict_windows(val_rows),
+                             window_targets(val_rows, args.seq_len, args.horizon))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.plot_file:
         np.savez(args.plot_file, forecast=forecasts[0], truth=targets[0],
                  context=test_rows.to_numpy()[: args.seq_len], columns=list(data.columns))
     return dict(
         dataset=args.dataset, model=args.model, horizon=args.horizon, seed=args.seed,
-        mse=mse, mae=mae, n_test_windows=len(targets), n_epochs=int(forecaster.n_epochs_),
+        mse=mse, mae=mae, val_mse=val_mse, val_mae=val_mae, n_test_windows=len(targets),
+        n_epochs=int(forecaster.n_epochs_),
         fit_seconds=round(fit_seconds, 1),
         seconds_per_epoch=round(fit_seconds / max(int(forecaster.n_epochs_), 1), 2),
         predict_seconds=round(predict_seconds, 1), peak_rss_mb=round(peak_mb),
-        device=args.device, params=json.dumps(args.set or {}, sort_keys=True),
+        device=args.device, params=json.dumps(args.set or {}, sort_keys=True), tag=args.tag,
     )
 
 
@@ -258,10 +263,17 @@ def machine_description(device):
 def write_report(results, out_dir, machine, threads):
     """Write the markdown table of means over seeds next to the published numbers."""
     df = pd.DataFrame(results)
-    df["settings"] = [settings_text(p, m) for p, m in zip(df["params"], df["model"])]
+    tags = df["tag"] if "tag" in df else pd.Series([""] * len(df))
+    df["settings"] = [
+        settings_text(p, m) + (f" [{t}]" if isinstance(t, str) and t else "")
+        for p, m, t in zip(df["params"], df["model"], tags)
+    ]
+    if "val_mse" not in df:
+        df["val_mse"] = np.nan
     # Runs differing only in seed are averaged; different settings stay separate rows.
     grouped = df.groupby(["dataset", "model", "horizon", "settings"]).agg(
         mse=("mse", "mean"), mae=("mae", "mean"), mse_std=("mse", "std"),
+        val_mse=("val_mse", "mean"),
         seeds=("seed", lambda s: ",".join(str(v) for v in sorted(s))),
         s_per_epoch=("seconds_per_epoch", "mean"), epochs=("n_epochs", "mean"),
         peak_mb=("peak_rss_mb", "max"),
@@ -274,8 +286,8 @@ def write_report(results, out_dir, machine, threads):
         "paper; S-Mamba for FMamba and MAT, which publish no ETT numbers); ratio = ours / ref.",
         "",
         "| dataset | H | model | settings | MSE | MAE | ref | ref MSE | ref MAE | MSE ratio "
-        "| seeds | s/epoch | epochs | peak MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| seeds | val MSE | s/epoch | epochs | peak MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in grouped.sort_values(["dataset", "horizon", "model"]).itertuples():
         ref = REFERENCE_ROW[row.model]
@@ -285,11 +297,20 @@ def write_report(results, out_dir, machine, threads):
             f"| {row.dataset} | {row.horizon} | {row.model} | {row.settings} | "
             f"{row.mse:.3f} | {row.mae:.3f} | "
             f"{ref} | {pub_mse:.3f} | {pub_mae:.3f} | {row.mse / pub_mse:.3f} | {row.seeds} | "
+            f"{'–' if np.isnan(row.val_mse) else f'{row.val_mse:.3f}'} | "
             f"{row.s_per_epoch:.1f} | {row.epochs:.1f} | {row.peak_mb:.0f} |"
         )
     best = []
-    for (dataset, horizon), cell in grouped.groupby(["dataset", "horizon"]):
-        top = cell.loc[cell["mse"].idxmin()]
+    # Tagged runs (other code versions) are listed above but are not candidates here.
+    untagged = grouped[~grouped["settings"].str.endswith("]")]
+    for (dataset, horizon), cell in untagged.groupby(["dataset", "horizon"]):
+        scored = cell.dropna(subset=["val_mse"])
+        # The choice looks at the validation rows only; runs recorded before validation
+        # scores were kept can only be chosen on the test rows, which the table says.
+        if len(scored):
+            top, chosen_by = scored.loc[scored["val_mse"].idxmin()], "validation"
+        else:
+            top, chosen_by = cell.loc[cell["mse"].idxmin()], "test (no validation scores)"
         top_name = f"{top['model']} ({top['settings']})"
         published = [
             (table[dataset][horizon][0], name)
@@ -301,15 +322,18 @@ def write_report(results, out_dir, machine, threads):
         pub_best, pub_name = min(published)
         best.append(
             f"| {dataset} | {horizon} | {top_name} | {top['mse']:.3f} | {pub_best:.3f} "
-            f"({pub_name}) | {top['mse'] / pub_best:.3f} |"
+            f"({pub_name}) | {top['mse'] / pub_best:.3f} | {chosen_by} |"
         )
     lines += [
         "",
         "Our best model against the best published MSE of the cell (MixMamba, S-Mamba,",
-        "TimeStar and the baselines quoted with them: iTransformer, PatchTST, TimesNet, DLinear):",
+        "TimeStar and the baselines quoted with them: iTransformer, PatchTST, TimesNet, DLinear).",
+        "\"Our best\" is the row with the lowest validation MSE among the runs of the current",
+        "code (untagged rows); cells whose runs have no validation score fall back to the test",
+        "MSE, as the last column says:",
         "",
-        "| dataset | H | our best | MSE | best published | ratio |",
-        "|---|---|---|---|---|---|",
+        "| dataset | H | our best | MSE | best published | ratio | chosen by |",
+        "|---|---|---|---|---|---|---|",
         *best,
     ]
     (out_dir / "ltsf.md").write_text("\n".join(lines) + "\n")
@@ -377,6 +401,9 @@ def main(argv=None):
     parser.add_argument("--set", nargs="*", metavar="KEY=VALUE",
                         help="estimator parameter overrides: key=value for every model, "
                         "Model.key=value for one (e.g. MixMamba.d_model=32)")
+    parser.add_argument("--tag", default="",
+                        help="label kept with these runs and shown after their settings "
+                        "(e.g. the code version), so runs of different code stay apart")
     parser.add_argument("--out-dir", default=str(HERE / "results"))
     parser.add_argument("--append", action="store_true",
                         help="keep the runs already in ltsf.csv and add these")
@@ -422,6 +449,8 @@ def main(argv=None):
         ]
         if args.data_dir is not None:
             cmd += ["--data-dir", args.data_dir]
+        if args.tag:
+            cmd += ["--tag", args.tag]
         if args.set:
             cmd += ["--set", *[f"{k}={v!r}" for k, v in args.set.items()]]
         if plot:
@@ -433,7 +462,8 @@ def main(argv=None):
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         print(
             f"{dataset} {model:>13} H={horizon:<3} seed={seed}: MSE {result['mse']:.4f} "
-            f"MAE {result['mae']:.4f} ({result['n_epochs']} epochs, "
+            f"MAE {result['mae']:.4f}, validation MSE {result['val_mse']:.4f} "
+            f"({result['n_epochs']} epochs, "
             f"{result['seconds_per_epoch']} s/epoch, peak {result['peak_rss_mb']} MB)",
             flush=True,
         )
