@@ -75,3 +75,21 @@ def test_harness_end_to_end_on_a_slice(ltsf, etth1_dir, tmp_path):
     report = (out / "ltsf.md").read_text()
     assert "| ETTh1 | 12 | MixMamba |" in report and "S-Mamba" in report
     assert (out / "ltsf_forecast.png").stat().st_size > 1000
+
+
+def test_report_chooses_the_best_on_validation_rows(ltsf, tmp_path):
+    # The test MSE never picks "our best"; tagged runs (other code) are listed, not chosen.
+    base = dict(dataset="ETTh1", horizon=96, mae=0.4, n_epochs=5, seconds_per_epoch=1.0,
+                peak_rss_mb=100, params="{}", tag="")
+    runs = [
+        dict(base, model="MAT", seed=0, mse=0.370, val_mse=0.70),
+        dict(base, model="SMamba", seed=0, mse=0.390, val_mse=0.60),
+        dict(base, model="MixMamba", seed=0, mse=0.360, val_mse=0.50, tag="old code"),
+        dict(base, model="FMamba", seed=0, mse=0.380, horizon=336, val_mse=float("nan")),
+    ]
+    ltsf.write_report(runs, tmp_path, "test machine", 1)
+    report = (tmp_path / "ltsf.md").read_text()
+    assert "| ETTh1 | 96 | SMamba (paper settings) | 0.390 |" in report
+    assert "| ETTh1 | 96 | MixMamba | paper settings [old code] | 0.360 |" in report
+    assert "| ETTh1 | 336 | FMamba (paper settings) | 0.380 |" in report
+    assert report.rstrip().endswith("| test (no validation scores) |")
