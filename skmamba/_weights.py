@@ -251,11 +251,11 @@ def save_weights(forecaster, path):
             f"not {cls.__name__}; use sktime's save or pickle for other objects."
         )
     forecaster.check_is_fitted(method_name="save_weights")
-    if getattr(forecaster, "_is_vectorized", False):
+    if getattr(forecaster, "_is_vectorized", False) or forecaster.series_keys_ is not None:
         raise NotImplementedError(
-            f"save_weights: this {cls.__name__} was fitted to a panel or hierarchy (one "
-            "network per series); weights-only files hold a forecaster fitted to a single "
-            "series. Use sktime's save or pickle."
+            f"save_weights: this {cls.__name__} was fitted to a panel or hierarchy; "
+            "weights-only files hold a forecaster fitted to a single series so far. Use "
+            "sktime's save or pickle for panels."
         )
     params = forecaster.get_params(deep=False)
     encoder = _Encoder()
@@ -274,7 +274,9 @@ def save_weights(forecaster, path):
     for name in _CONTEXTS:
         context = getattr(forecaster, name, None)
         try:
-            contexts[name] = None if context is None else encoder.frame(context.frame(), name)
+            # One series: the forecaster keeps a list of contexts, one per series.
+            contexts[name] = None if context is None else encoder.frame(context[0].frame(),
+                                                                         name)
         except TypeError as err:
             raise ValueError(f"save_weights: {err}") from None
     tensors = []
@@ -599,11 +601,15 @@ def _load(archive):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError(f"fitted attribute {attr} must be a non-negative int")
 
+    if "series_keys_" not in state:  # files written before panels were supported
+        forecaster.series_keys_, forecaster._index_names = None, [None]
     contexts = meta["contexts"]
-    forecaster._y_context = SeriesContext(decoder.frame(contexts["_y_context"]))
+    forecaster._y_context = [SeriesContext(decoder.frame(contexts["_y_context"]))]
     x_context = contexts.get("_X_context")
-    forecaster._X_context = None if x_context is None else SeriesContext(
-        decoder.frame(x_context))
+    forecaster._X_context = None if x_context is None else [SeriesContext(
+        decoder.frame(x_context))]
+    if getattr(forecaster, "series_keys_", None) is not None:
+        raise ValueError("the stored forecaster claims to be fitted to a panel")
     if forecaster.n_exog_ and forecaster._X_context is None:
         raise ValueError("the forecaster uses exogenous X but the file holds no X rows")
 

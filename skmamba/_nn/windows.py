@@ -18,7 +18,12 @@ class SeriesWindows:
     ``[s + seq_len, s + seq_len + pred_len)``. The series (and optional calendar marks and
     exogenous variables over the same rows) are held as one tensor each; ``Tensor.unfold``
     exposes every window as a view into it, and only the rows of a requested batch are
-    gathered.
+    gathered. Calendar marks cover the lookback rows; exogenous variables are known future
+    covariates and cover the lookback and the target rows, ``[s, s + seq_len + pred_len)``.
+
+    Several series concatenated end to end make one ``SeriesWindows``: the training loop
+    then draws only the starts whose window lies inside one series (a panel's windows are
+    never materialised, whatever the number of series).
 
     Parameters
     ----------
@@ -29,7 +34,8 @@ class SeriesWindows:
     marks : array-like, optional
         Shape (T, M), calendar features of every row.
     exog : array-like, optional
-        Shape (T, E), exogenous variables of every row.
+        Shape (T, E), exogenous variables of every row (windows see them over the lookback
+        and the target rows).
     device : str or torch.device, default="cpu"
 
     Examples
@@ -67,7 +73,7 @@ class SeriesWindows:
         # (n_windows, C, width) views; batches gather only the rows they need.
         self.windows = self.values.unfold(0, width, 1)
         self.mark_windows = None if self.marks is None else self.marks.unfold(0, self.seq_len, 1)
-        self.exog_windows = None if self.exog is None else self.exog.unfold(0, self.seq_len, 1)
+        self.exog_windows = None if self.exog is None else self.exog.unfold(0, width, 1)
 
     def __len__(self):
         return self.windows.shape[0]
@@ -80,7 +86,8 @@ class SeriesWindows:
         x : torch.Tensor
             (batch, seq_len, C) lookback.
         x_mark, exog : torch.Tensor or None
-            (batch, seq_len, M) and (batch, seq_len, E) over the lookback rows.
+            (batch, seq_len, M) over the lookback rows and (batch, seq_len + pred_len, E)
+            over the lookback and target rows.
         y : torch.Tensor
             (batch, pred_len, C) targets.
         """
@@ -110,7 +117,7 @@ class SeriesWindows:
         x : torch.Tensor
             (n_windows, seq_len, C).
         x_mark, exog : torch.Tensor or None
-            (n_windows, seq_len, M) and (n_windows, seq_len, E).
+            (n_windows, seq_len, M) and (n_windows, seq_len + pred_len, E).
 
         Examples
         --------

@@ -10,14 +10,16 @@ lists its parameters and names its network class (see :mod:`skmamba.estimators.s
 
 import copy
 import dataclasses
+import functools
 import warnings
 
 import numpy as np
 import pandas as pd
 from sktime.forecasting.base import BaseForecaster
 
-from .._nn import checkpoint, training
-from . import _data, _validation, _windows
+from .._nn import checkpoint, distributed, training
+from .._nn.windows import _as_tensor
+from . import _data, _panel, _validation, _windows
 from ._common_params import ParametersMixin
 from ._context import SeriesContext
 from ._probabilistic import ProbabilisticMixin
@@ -76,8 +78,9 @@ class BaseMambaForecaster(
         "authors": ["skmamba developers"],
         "maintainers": ["skmamba developers"],
         "python_dependencies": ["torch"],
-        "y_inner_mtype": "pd.DataFrame",
-        "X_inner_mtype": "pd.DataFrame",
+        # A panel or hierarchy arrives whole: one global network learns from all its series.
+        "y_inner_mtype": ["pd.DataFrame", "pd-multiindex", "pd_multiindex_hier"],
+        "X_inner_mtype": ["pd.DataFrame", "pd-multiindex", "pd_multiindex_hier"],
         "capability:multivariate": True,
         "capability:exogenous": False,
         "requires-fh-in-fit": False,
@@ -104,15 +107,15 @@ class BaseMambaForecaster(
     _predict_batch_size = 256
 
     # ------------------------------------------------------------------ building blocks
-    def _train(self, make_network, windows, train_starts, val_starts, options, seed, device):
-        """Build (inside the seeded block) and train a network; fit and fine-tune share it."""
-        with training.seeded(seed, device) as generator:
-            network = make_network().to(device)
-            result = training.train_network(
-                network, windows, train_starts, val_starts, options=options,
-                generator=generator,
-            )
-        return network.cpu().eval(), result
+    def _train(self, build, windows, train_starts, val_starts, options, seed, device):
+        """Build (inside the seeded block) and train a network; fit and fine-tune share it.
+
+        ``build`` is a picklable network factory (fit: data-parallel with ``n_processes``
+        > 1 or under torchrun) or a built network (fine-tuning: in this process); see
+        :func:`skmamba._nn.distributed.train`.
+        """
+        return distributed.train(build, windows, train_starts, val_starts, options=options,
+                                 seed=seed, device=device)
 
     def _scale(self, values):
         return _data.scale(values, self.scale_mean_, self.scale_std_)
@@ -159,7 +162,7 @@ class BaseMambaForecaster(
 
     def _discard_fitted_state(self):
         for name in list(vars(self)):
-            if name in ("_y_context", "_X_context") or (
+            if name in ("_y_context", "_X_context", "_index_names") or (
                 name.endswith("_") and not name.startswith("_")
             ):
                 delattr(self, name)
@@ -169,27 +172,49 @@ class BaseMambaForecaster(
         _validation.check_window_params(cls, self.seq_len, self.pred_len, self.validation_size)
         options = self._training_options()
         device = training.resolve_device(self.device)
-        n_rows = len(y)
-        n_val = _validation.n_validation_rows(self.validation_size, n_rows)
+        keys, ys = _panel.split(y)
+        use_exog = X is not None and self.get_tag("capability:exogenous") and X.shape[1] > 0
+        Xs = _panel.split_like(X if use_exog else None, keys, cls, "X")
+        lengths = [len(s) for s in ys]
+        n_vals = [_validation.n_validation_rows(self.validation_size, n) for n in lengths]
+        # The longest series sets automatic windows; shorter ones train if a window fits.
+        longest = int(np.argmax(lengths))
         fh_max = None if fh is None else int(np.max(fh.to_relative(self.cutoff)))
         seq_len, pred_len = _windows.choose_windows(
-            cls, n_rows - n_val, _windows.seasonal_period(y.index), self.seq_len,
-            self.pred_len, fh_max,
+            cls, lengths[longest] - n_vals[longest], _windows.seasonal_period(ys[longest].index),
+            self.seq_len, self.pred_len, fh_max,
         )
-        _validation.check_enough_rows(cls, n_rows, seq_len, pred_len, n_val,
-                                      self.validation_size)
+        _validation.check_enough_rows(cls, lengths[longest], seq_len, pred_len,
+                                      n_vals[longest], self.validation_size)
+        width = seq_len + pred_len
+        trains = [n >= width + v for n, v in zip(lengths, n_vals)]
+        if not all(trains):
+            _warn_short_series(cls, keys, trains, seq_len, pred_len)
 
-        n_train = n_rows - n_val
-        use_exog = X is not None and self.get_tag("capability:exogenous") and X.shape[1] > 0
-        fitted, values, marks, exog = _data.fit_preprocessing(
-            cls, y, X if use_exog else None, n_train
-        )
+        per_series = [
+            _data.fit_preprocessing(cls, s, x, n - v if n - v > 0 else n)
+            for s, x, n, v in zip(ys, Xs, lengths, n_vals)
+        ]
+        fitted = _stack_fitted([p[0] for p in per_series], panel=keys is not None)
         self.seq_len_, self.pred_len_ = seq_len, pred_len
         vars(self).update(fitted)
-        width = seq_len + pred_len
+        # All training series end to end; windows crossing a boundary are never drawn.
+        parts = [(p, n, v) for p, n, v, t in zip(per_series, lengths, n_vals, trains) if t]
+        values, marks, exog = (
+            None if parts[0][0][k] is None else np.concatenate([p[k] for p, _, _ in parts])
+            for k in (1, 2, 3)
+        )
+        offsets = np.cumsum([0] + [n for _, n, _ in parts])
+        train_starts = np.concatenate([
+            off + np.arange(0, n - v - width + 1) for off, (_, n, v) in zip(offsets, parts)
+        ])
+        val_starts = None
+        if any(v for _, _, v in parts):
+            val_starts = np.concatenate([
+                off + np.arange(n - v - seq_len, n - width + 1)
+                for off, (_, n, v) in zip(offsets, parts) if v
+            ])
         windows = training.SeriesWindows(values, seq_len, pred_len, marks, exog, device=device)
-        train_starts = np.arange(0, n_train - width + 1)
-        val_starts = np.arange(n_train - seq_len, n_rows - width + 1) if n_val else None
 
         self.seed_ = _validation.seed_from(self.random_state)
         if self.checkpoint_dir is not None:
@@ -200,23 +225,31 @@ class BaseMambaForecaster(
                 self.checkpoint_dir, cls, repr(params), self.seed_, values, marks, exog,
                 train_starts, val_starts))
         self.network_, result = self._train(
-            lambda: self._build_network(self.n_columns_, self.n_mark_, self.n_exog_),
+            functools.partial(self._build_network, self.n_columns_, self.n_mark_, self.n_exog_),
             windows, train_starts, val_starts, options, self.seed_, device,
         )
-        self._calibrate(windows, val_starts if n_val else train_starts, device)
+        self._calibrate(windows, train_starts if val_starts is None else val_starts, device)
         self.history_ = result.history
         self.n_epochs_ = result.n_epochs
         self.best_epoch_ = result.best_epoch
         self.device_ = str(device)
-        self._y_context = SeriesContext(y.copy())
-        self._X_context = SeriesContext(X.loc[y.index].copy()) if self.n_exog_ else None
+        self.series_keys_ = keys
+        self._index_names = list(y.index.names)
+        self._y_context = [SeriesContext(s.copy()) for s in ys]
+        self._X_context = (
+            [SeriesContext(x.loc[s.index].copy()) for s, x in zip(ys, Xs)]
+            if self.n_exog_ else None
+        )
 
-    def _network_forecast(self, values, marks, exog, n_windows):
-        """Scaled forecasts (n_windows, pred_len_, C) of the first windows of scaled arrays."""
+    def _stats(self, name):
+        """A fitted per-series statistic as (n_series, C), also for a single series."""
+        return np.atleast_2d(getattr(self, name))
+
+    def _forecast(self, x, x_mark, exog):
+        """Scaled network outputs for stacked lookbacks (n, seq_len_, C) in one pass."""
         device = self._inference_device()
-        # The series goes to the device once; lookbacks are strided views into it.
-        windows = training.SeriesWindows(values, self.seq_len_, 0, marks, exog, device=device)
-        x, x_mark, ex = windows.lookbacks(n_windows)
+        x, x_mark, exog = (None if a is None else _as_tensor(a, device)
+                           for a in (x, x_mark, exog))
         network = self.network_
         on_cpu = device.type == "cpu"  # the weights live there: no move per forecast
         try:
@@ -225,7 +258,7 @@ class BaseMambaForecaster(
             # Seeded so layers that stay stochastic at inference give repeatable forecasts.
             with training.seeded(self.seed_, device):
                 return training.predict_batches(
-                    network, x, x_mark, ex, batch_size=self._predict_batch_size
+                    network, x, x_mark, exog, batch_size=self._predict_batch_size
                 )
         finally:
             if not on_cpu:
@@ -234,101 +267,177 @@ class BaseMambaForecaster(
     def _predict(self, fh, X=None):
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
         raw = self._roll_out(int(steps.max()), X)
-        forecast = _data.unscale(self._point(raw), self.scale_mean_, self.scale_std_)
-        return pd.DataFrame(
-            forecast[steps - 1], index=_data.index_after(self.cutoff, steps, fh),
-            columns=self.columns_,
-        )
+        point = _data.unscale(self._point(raw), self._stats("scale_mean_")[:, None],
+                              self._stats("scale_std_")[:, None])
+        return self._as_output(point[:, steps - 1], steps, fh, self.columns_)
+
+    def _as_output(self, values, steps, fh, columns):
+        """Per-series values (n_series, n_steps, k) as a frame in the input's format."""
+        index = _data.index_after(self.cutoff, steps, fh)
+        frames = [pd.DataFrame(v, index=index, columns=columns) for v in values]
+        return _panel.combine(self.series_keys_, frames, self._index_names)
 
     def _roll_out(self, horizon, X):
         """The network's outputs for steps 1..horizon after the cutoff, in scaled units.
 
-        Up to ``pred_len_`` steps come from one network pass; later ones by recursive
-        roll-out: each block's point forecast is appended to the lookback and forecast from
-        again. Shape (horizon, C) for a point output, (horizon, C, k) for k parameters.
+        Every series is forecast in one batched pass per block. Up to ``pred_len_`` steps
+        come from one pass; later ones by recursive roll-out: each block's point forecast
+        is appended to the lookback and forecast from again. A series of a panel that ends
+        before the cutoff first forecasts the steps up to it. Shape (n_series, horizon, C)
+        for a point output, (n_series, horizon, C, k) for k parameters.
         """
         cls, lookback, block = type(self).__name__, self.seq_len_, self.pred_len_
-        n_blocks = -(-horizon // block)
-        ctx = self._rows_at_cutoff()
-        index = ctx.index
-        if n_blocks > 1 and (self.n_mark_ or self.n_exog_):
-            index = index.append(
-                _data.index_after(self.cutoff, np.arange(1, (n_blocks - 1) * block + 1))
-            )
-        marks = self._marks_for(index)
-        exog = None
-        if self.n_exog_:
-            X_rows = _data.lookback_and_future_rows(
-                cls, self._X_context.rows_at(index[:lookback]), index[lookback:], X, block
-            )
-            exog = self._exog_for(X_rows, index, "predict")
-        values = self._scale(ctx.to_numpy(dtype=np.float64))
+        contexts = self._rows_at_cutoff()
+        cutoff = self._cutoff_label()
+        offsets = [_panel.steps_after(c.index, cutoff, cls) for c in contexts]
+        n_blocks = -(-(horizon + max(offsets)) // block)
+        Xs = _panel.split_like(X, self.series_keys_, cls, "X") if self.n_exog_ else None
+        mean, std = self._stats("scale_mean_"), self._stats("scale_std_")
+        values, marks, exog = [], [], []
+        for i, ctx in enumerate(contexts):
+            values.append(_data.scale(ctx.to_numpy(dtype=np.float64), mean[i], std[i]))
+            if not (self.n_mark_ or self.n_exog_):
+                continue
+            last = self.cutoff if offsets[i] == 0 else ctx.index[-1:]
+            future = _data.index_after(last, np.arange(1, n_blocks * block + 1))
+            index = ctx.index.append(future)
+            if self.n_mark_:
+                marks.append(self._marks_for(index[: lookback + (n_blocks - 1) * block]))
+            if self.n_exog_:
+                X_rows = _data.future_exog_rows(
+                    cls, self._X_context[i].rows_at(ctx.index), future,
+                    self._known_future_X(i, Xs[i], future), offsets[i] + horizon,
+                )
+                exog.append(_data.exog_rows(
+                    cls, X_rows, index, self.exog_columns_, self._stats("exog_mean_")[i],
+                    self._stats("exog_std_")[i], "predict",
+                ))
+        values = np.stack(values)
+        marks = np.stack(marks) if marks else None
+        exog = np.stack(exog) if exog else None
         blocks = []
         for b in range(n_blocks):
-            rows = slice(b * block, b * block + lookback)
-            out = self._network_forecast(
-                values[-lookback:], None if marks is None else marks[rows],
-                None if exog is None else exog[rows], 1,
-            )[0]
+            out = self._forecast(
+                values[:, -lookback:],
+                None if marks is None else marks[:, b * block: b * block + lookback],
+                None if exog is None else exog[:, b * block: b * block + lookback + block],
+            )
             blocks.append(out)
             if b + 1 < n_blocks:
-                values = np.concatenate([values, self._point(out)])
-        return np.concatenate(blocks)[:horizon]
+                values = np.concatenate([values, self._point(out)], axis=1)
+        raw = np.concatenate(blocks, axis=1)
+        return np.stack([raw[i, off: off + horizon] for i, off in enumerate(offsets)])
+
+    def _known_future_X(self, i, X, future):
+        """Rows of ``X`` for series ``i``, completed by stored rows after the cutoff."""
+        stored = self._X_context[i]
+        if stored.last_label < future[0]:
+            return X
+        # The cutoff was moved back by an update with older rows: X after it is known.
+        frame = stored.frame()
+        later = frame.loc[frame.index.intersection(future)]
+        return later if X is None else X[later.columns].combine_first(later)
+
+    def _cutoff_label(self):
+        cutoff = self.cutoff
+        return cutoff[0] if isinstance(cutoff, pd.Index) else cutoff
 
     def _rows_at_cutoff(self):
+        """The last ``seq_len_`` rows of every series, ending at the cutoff (or before it)."""
         # The cutoff, not the end of the stored data, anchors the lookback: an update with
         # older rows moves the cutoff back while the stored context keeps the later rows.
-        cutoff = self.cutoff
-        cutoff = cutoff[0] if isinstance(cutoff, pd.Index) else cutoff
-        ctx = self._y_context.rows_ending_at(cutoff, self.seq_len_)
-        if len(ctx) < self.seq_len_:
-            raise ValueError(
-                f"{type(self).__name__}: only {len(ctx)} observed rows end at the cutoff "
-                f"{cutoff!r}, fewer than seq_len_={self.seq_len_}"
-            )
-        return ctx
+        cutoff = self._cutoff_label()
+        rows = []
+        for i, ctx in enumerate(self._y_context):
+            end = cutoff if ctx.last_label >= cutoff else ctx.last_label
+            tail = ctx.rows_ending_at(end, self.seq_len_)
+            if len(tail) < self.seq_len_:
+                where = "" if self.series_keys_ is None else (
+                    f" for the series {_panel._label(self.series_keys_[i])}")
+                raise ValueError(
+                    f"{type(self).__name__}: only {len(tail)} observed rows end at {end!r}"
+                    f"{where}, fewer than seq_len_={self.seq_len_}; it needs at least "
+                    f"seq_len_ rows of history to forecast."
+                )
+            rows.append(tail)
+        return rows
 
     def _update(self, y, X=None, update_params=True):
-        _validation.check_columns(type(self).__name__, y.columns, self.columns_, "y", "update")
-        appended = y.index[0] > self._y_context.last_label
-        if self.n_exog_:
-            _data.check_exog(type(self).__name__, X, y.index, self.exog_columns_, "update")
-            self._X_context.append(X.loc[y.index])
-        self._y_context.append(y)
-        if update_params:
-            self._fine_tune(y, appended)
+        cls = type(self).__name__
+        _validation.check_columns(cls, y.columns, self.columns_, "y", "update")
+        keys, ys = _panel.split(y)
+        if (keys is None) != (self.series_keys_ is None):
+            raise ValueError(
+                f"{cls}: update needs data of the kind fit saw ("
+                f"{'a single series' if self.series_keys_ is None else 'a panel'})"
+            )
+        position = {None: 0} if keys is None else {k: i for i, k in enumerate(self.series_keys_)}
+        unknown = [k for k in (keys or []) if k not in position]
+        if unknown:
+            raise ValueError(
+                f"{cls}: update got {len(unknown)} series that fit did not see, the first "
+                f"{_panel._label(unknown[0])}; a new series needs its own scaling: refit, or "
+                f"pretrain on the panel and fit on the new series."
+            )
+        Xs = _panel.split_like(X, keys, cls, "X") if self.n_exog_ else [None] * len(ys)
+        tails = []
+        for key, y_new, X_new in zip(keys or [None], ys, Xs):
+            i = position[key]
+            appended = y_new.index[0] > self._y_context[i].last_label
+            if self.n_exog_:
+                _data.check_exog(cls, X_new, y_new.index, self.exog_columns_, "update")
+                self._X_context[i].append(X_new.loc[y_new.index])
+            self._y_context[i].append(y_new)
+            if update_params:
+                tail = self._tail_for_fine_tuning(i, y_new, appended)
+                if tail is not None:
+                    tails.append((i, tail))
+        if tails:
+            self._fine_tune(tails)
         return self
 
-    def _fine_tune(self, y_new, appended):
-        """Train a copy of the network on the windows whose last target is a new row."""
-        width = self.seq_len_ + self.pred_len_
-        n_rows = len(self._y_context)
+    def _tail_for_fine_tuning(self, i, y_new, appended):
+        """Rows of series ``i`` whose windows end at a new row (None when too few)."""
+        ctx, width = self._y_context[i], self.seq_len_ + self.pred_len_
         if appended:
-            tail = self._y_context.rows_ending_at(
-                self._y_context.last_label, min(n_rows, len(y_new) + width - 1)
-            )
+            tail = ctx.rows_ending_at(ctx.last_label, min(len(ctx), len(y_new) + width - 1))
         else:
-            full = self._y_context.frame()
+            full = ctx.frame()
             first_end = max(int(full.index.get_loc(y_new.index[0])), width - 1)
             tail = full.iloc[first_end - width + 1:]
-        if len(tail) < width:
-            return  # too little data for a single window: only the context moves
-        marks = self._marks_for(tail.index)
-        X_tail = self._X_context.rows_at(tail.index) if self.n_exog_ else None
-        exog = self._exog_for(X_tail, tail.index, "update")
+        return tail if len(tail) >= width else None
+
+    def _fine_tune(self, tails):
+        """Train a copy of the network on the windows whose last target is a new row."""
+        width = self.seq_len_ + self.pred_len_
+        mean, std = self._stats("scale_mean_"), self._stats("scale_std_")
+        values, marks, exog, starts, offset = [], [], [], [], 0
+        for i, tail in tails:
+            values.append(_data.scale(tail.to_numpy(dtype=np.float64), mean[i], std[i]))
+            marks.append(self._marks_for(tail.index))
+            if self.n_exog_:
+                exog.append(_data.exog_rows(
+                    type(self).__name__, self._X_context[i].rows_at(tail.index), tail.index,
+                    self.exog_columns_, self._stats("exog_mean_")[i],
+                    self._stats("exog_std_")[i], "update",
+                ))
+            starts.append(offset + np.arange(len(tail) - width + 1))
+            offset += len(tail)
         device = self._inference_device()
         windows = training.SeriesWindows(
-            self._scale(tail.to_numpy(dtype=np.float64)), self.seq_len_, self.pred_len_,
-            marks, exog, device=device,
+            np.concatenate(values), self.seq_len_, self.pred_len_,
+            None if marks[0] is None else np.concatenate(marks),
+            np.concatenate(exog) if exog else None, device=device,
         )
         options = dataclasses.replace(
             self._training_options(), max_epochs=min(self._update_epochs, self.max_epochs),
             lr=self.history_[-1]["lr"], patience=None,
         )
+        n_rows = sum(len(c) for c in self._y_context)
         seed = int(np.random.SeedSequence([self.seed_, n_rows]).generate_state(1)[0])
         network = copy.deepcopy(self.network_)
         self.network_, _ = self._train(
-            lambda: network, windows, np.arange(len(windows)), None, options, seed, device
+            network, windows, np.concatenate(starts), None, options, seed, device
         )
 
     # ------------------------------------------------------------------ public extras
@@ -369,10 +478,10 @@ class BaseMambaForecaster(
         """
         self.check_is_fitted()
         cls = type(self).__name__
-        if getattr(self, "_is_vectorized", False):
+        if self.series_keys_ is not None:
             raise NotImplementedError(
                 f"{cls}.predict_windows works on a forecaster fitted to a single series; this "
-                "one was fitted to a panel or hierarchy (one network per series)."
+                "one was fitted to a panel. Use evaluate or predict on the panel instead."
             )
         _validation.check_values(cls, y, "y")
         if X is not None:
@@ -389,7 +498,35 @@ class BaseMambaForecaster(
             X = pd.DataFrame(X.reshape(len(X), -1), index=y.index)
         marks = self._marks_for(y.index)
         exog = self._exog_for(X, y.index, "predict_windows")
-        out = self._network_forecast(
-            self._scale(y.to_numpy(dtype=np.float64)), marks, exog, n_windows
+        device = self._inference_device()
+        # The series goes to the device once; lookbacks are strided views into it.
+        windows = training.SeriesWindows(
+            self._scale(y.to_numpy(dtype=np.float64)), self.seq_len_, self.pred_len_, marks,
+            exog, device=device,
         )
+        out = self._forecast(*windows.lookbacks())
         return _data.unscale(self._point(out), self.scale_mean_, self.scale_std_)
+
+
+def _warn_short_series(owner, keys, trains, seq_len, pred_len):
+    """One warning naming the series too short for a training window."""
+    short = [_panel._label(k) for k, t in zip(keys, trains) if not t]
+    shown = ", ".join(repr(k) for k in short[:10]) + (", ..." if len(short) > 10 else "")
+    warnings.warn(
+        f"{owner}: {len(short)} of {len(keys)} series are shorter than one training window "
+        f"(seq_len {seq_len} + pred_len {pred_len}, plus their validation rows) and are left "
+        f"out of training: {shown}. They are still forecast when they have seq_len rows.",
+        UserWarning, stacklevel=4,
+    )
+
+
+def _stack_fitted(per_series, panel):
+    """One set of fitted attributes from the per-series ones (statistics stacked)."""
+    if not panel:
+        return per_series[0]
+    fitted = dict(per_series[0])
+    for name in ("scale_mean_", "scale_std_", "exog_mean_", "exog_std_"):
+        if name in fitted:
+            fitted[name] = np.stack([f[name] for f in per_series])
+    return fitted
+

@@ -12,7 +12,7 @@ from ._calendar import N_CALENDAR_FEATURES, calendar_features, has_calendar
 from ._validation import check_columns
 
 __all__ = ["standardiser", "scale", "unscale", "marks_for", "exog_rows", "check_exog",
-           "as_frame", "fit_preprocessing", "index_after", "lookback_and_future_rows"]
+           "as_frame", "fit_preprocessing", "index_after", "future_exog_rows"]
 
 
 def standardiser(values):
@@ -218,25 +218,34 @@ def index_after(cutoff, steps, fh=None):
     return fh.to_absolute_index(cutoff)
 
 
-def lookback_and_future_rows(owner, seen, future, X, block):
-    """Exogenous rows for a roll-out: stored rows ``seen``, then ``future`` rows from ``X``.
+def future_exog_rows(owner, seen, future, X, needed):
+    """Exogenous rows for a forecast: stored rows ``seen``, then ``future`` rows from ``X``.
+
+    ``X`` must hold the first ``needed`` rows of ``future`` (the forecast horizon: known
+    future covariates). Later rows, which the network's last block reads but no requested
+    step lies in, repeat the last known row when ``X`` lacks them.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> from skmamba.estimators._data import lookback_and_future_rows
+    >>> from skmamba.estimators._data import future_exog_rows
     >>> seen = pd.DataFrame({"x": [1.0, 2.0]})
     >>> X = pd.DataFrame({"x": [3.0]}, index=[2])
-    >>> lookback_and_future_rows("Model", seen, pd.Index([2]), X, 2)["x"].tolist()
-    [1.0, 2.0, 3.0]
+    >>> future_exog_rows("Model", seen, pd.Index([2, 3]), X, 1)["x"].tolist()
+    [1.0, 2.0, 3.0, 3.0]
+    >>> future_exog_rows("Model", seen, pd.Index([2, 3]), None, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: Model: the forecast needs X over the forecast horizon, the rows 2 to 2 (known future values: pass them in the X of predict); 1 are missing, the first 2.
     """
-    if len(future) == 0:
-        return seen
-    missing = future if X is None else future.difference(X.index)
+    required = future[:needed]
+    missing = required if X is None else required.difference(X.index)
     if len(missing):
         raise ValueError(
-            f"{owner}: forecasting beyond pred_len_={block} rolls the forecast forward and "
-            f"needs X for the rows {future[0]} to {future[-1]} (pass them in the X of "
+            f"{owner}: the forecast needs X over the forecast horizon, the rows "
+            f"{required[0]} to {required[-1]} (known future values: pass them in the X of "
             f"predict); {len(missing)} are missing, the first {missing[0]}."
         )
-    return pd.concat([seen, X.loc[future, seen.columns]])
+    known = X.loc[X.index.intersection(future), seen.columns]
+    rows = pd.concat([seen, known]).reindex(seen.index.append(future))
+    return rows.ffill()

@@ -8,9 +8,10 @@ Where the numbers come from depends on the training ``loss``:
   other levels; levels outside the trained range are refused;
 - point losses: split-conformal intervals. After training, the absolute errors of the
   validation windows (``validation_size > 0``), or else of the training windows, are kept
-  per horizon step and column (``calibration_residuals_``, sorted over the windows); the
-  interval of coverage ``c`` is the point forecast plus or minus their ``ceil((n + 1) c) / n``
-  empirical quantile. These
+  per horizon step and column, in standardised units (``calibration_residuals_``, sorted
+  over the windows; a panel pools the windows of all its series); the interval of coverage
+  ``c`` is the point forecast plus or minus their ``ceil((n + 1) c) / n`` empirical
+  quantile, times the series' standard deviation. These
   are marginal intervals (valid on average over forecast origins, not conditionally), and
   with training windows, which the network has fitted, they are too narrow.
 
@@ -24,7 +25,6 @@ from scipy import stats
 
 from .._nn import training
 from .._nn.heads import DISTRIBUTION_LOSSES
-from ._data import index_after
 
 __all__ = ["ProbabilisticMixin"]
 
@@ -83,7 +83,8 @@ class ProbabilisticMixin:
                 batch_size=self._predict_batch_size,
             )
         self.network_.cpu()
-        errors = np.abs(forecast - y.cpu().numpy()) * self.scale_std_
+        # Standardised units, so the windows of a panel's series can be pooled.
+        errors = np.abs(forecast - y.cpu().numpy())
         # Sorted over the windows once, so every interval reads its quantile directly.
         self.calibration_residuals_ = np.sort(errors.astype(np.float32), axis=0)
 
@@ -91,10 +92,14 @@ class ProbabilisticMixin:
         """sqrt(block + 1) per step: roll-out blocks widen (see the module docstring)."""
         return np.sqrt(np.arange(horizon) // self.pred_len_ + 1.0)[:, None]
 
+    def _unit_stats(self):
+        """Per-series mean and std shaped (n_series, 1, C), to broadcast over steps."""
+        return self._stats("scale_mean_")[:, None], self._stats("scale_std_")[:, None]
+
     def _quantiles_at(self, raw, levels):
-        """(horizon, C, len(levels)) quantiles in the units of y, from a roll-out ``raw``."""
-        mean, std = self.scale_mean_, self.scale_std_
-        horizon = raw.shape[0]
+        """(n_series, horizon, C, len(levels)) quantiles in the units of y, from ``raw``."""
+        mean, std = self._unit_stats()
+        horizon = raw.shape[1]
         widen = self._spread_factor(horizon)
         point = self._point(raw) * std + mean
         out = np.empty(point.shape + (len(levels),))
@@ -113,12 +118,12 @@ class ProbabilisticMixin:
             elif self.loss == "studentt":
                 offset = stats.t.ppf(level, raw[..., 2]) * raw[..., 1] * std
             else:
-                offset = np.sign(level - 0.5) * self._conformal(abs(2 * level - 1), horizon)
+                offset = np.sign(level - 0.5) * self._conformal(abs(2 * level - 1), horizon) * std
             out[..., i] = point + widen * offset
         return out
 
     def _conformal(self, coverage, horizon):
-        """Half-width (horizon, C) of the split-conformal interval of ``coverage``."""
+        """Half-width (horizon, C) of the split-conformal interval, standardised units."""
         res = self.calibration_residuals_  # sorted over the windows at calibration
         n = res.shape[0]
         level = min(1.0, np.ceil((n + 1) * coverage) / n)
@@ -128,9 +133,9 @@ class ProbabilisticMixin:
         return width[np.arange(horizon) % self.pred_len_]
 
     def _variance_at(self, raw):
-        """(horizon, C) variance in the units of y, from a roll-out ``raw``."""
-        std = self.scale_std_
-        horizon = raw.shape[0]
+        """(n_series, horizon, C) variance in the units of y, from a roll-out ``raw``."""
+        std = self._unit_stats()[1]
+        horizon = raw.shape[1]
         widen2 = self._spread_factor(horizon) ** 2
         if self.loss == "normal":
             return widen2 * (raw[..., 1] * std) ** 2
@@ -142,9 +147,9 @@ class ProbabilisticMixin:
             lo, hi = self.quantile_levels[0], self.quantile_levels[-1]
             q = self._quantiles_at(raw, [lo, hi])
             z = stats.norm.ppf(hi) - stats.norm.ppf(lo)
-            return ((q[..., 1] - q[..., 0]) / z) ** 2 if z > 0 else np.zeros(q.shape[:2])
+            return ((q[..., 1] - q[..., 0]) / z) ** 2 if z > 0 else np.zeros(q.shape[:3])
         res = self.calibration_residuals_.astype(np.float64)
-        return widen2 * np.mean(res**2, axis=0)[np.arange(horizon) % self.pred_len_]
+        return widen2 * np.mean(res**2, axis=0)[np.arange(horizon) % self.pred_len_] * std**2
 
     # ------------------------------------------------------------------ sktime methods
     # Each method rolls the network out once and derives everything from that output.
@@ -152,11 +157,10 @@ class ProbabilisticMixin:
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
         levels = [float(a) for a in alpha]
         raw = self._roll_out(int(steps.max()), X)
-        q = self._quantiles_at(raw, levels)[steps - 1]
+        q = self._quantiles_at(raw, levels)[:, steps - 1]
         columns = pd.MultiIndex.from_product([list(self.columns_), levels])
         # (steps, C, levels) -> columns ordered variable-major, as sktime expects.
-        return pd.DataFrame(q.reshape(len(steps), -1), columns=columns,
-                            index=index_after(self.cutoff, steps, fh))
+        return self._as_output(q.reshape(q.shape[0], len(steps), -1), steps, fh, columns)
 
     def _predict_var(self, fh, X=None, cov=False):
         if cov:
@@ -165,26 +169,34 @@ class ProbabilisticMixin:
                 "forecasts are marginal per step."
             )
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
-        var = self._variance_at(self._roll_out(int(steps.max()), X))[steps - 1]
-        return pd.DataFrame(var, columns=self.columns_,
-                            index=index_after(self.cutoff, steps, fh))
+        var = self._variance_at(self._roll_out(int(steps.max()), X))[:, steps - 1]
+        return self._as_output(var, steps, fh, self.columns_)
 
     def _predict_proba(self, fh, X, marginal=True):
         from skpro.distributions import Normal, TDistribution
 
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
-        index, columns = index_after(self.cutoff, steps, fh), self.columns_
+        columns = self.columns_
+        # The index of the output frames (a panel's is its MultiIndex), one row per step.
+        index = self._as_output(
+            np.zeros((len(self._y_context), len(steps), 0)), steps, fh, []
+        ).index
         horizon = int(steps.max())
         raw = self._roll_out(horizon, X)
+        mean, std = self._unit_stats()
+
+        def rows(a):  # (n_series, n_steps, C) -> (n_series * n_steps, C)
+            return a.reshape(-1, a.shape[-1])
+
         if self.loss == "studentt":
             widen = self._spread_factor(horizon)[steps - 1]
-            params = raw[steps - 1]
-            mu = params[..., 0] * self.scale_std_ + self.scale_mean_
-            sigma = widen * params[..., 1] * self.scale_std_
-            return TDistribution(mu=mu, sigma=sigma, df=params[..., 2], index=index,
-                                 columns=columns)
+            params = raw[:, steps - 1]
+            mu = params[..., 0] * std + mean
+            sigma = widen * params[..., 1] * std
+            return TDistribution(mu=rows(mu), sigma=rows(sigma), df=rows(params[..., 2]),
+                                 index=index, columns=columns)
         # Normal: exact for loss="normal"; for quantile and point losses the normal with
         # the forecast's median and variance (documented as an approximation).
-        mu = self._point(raw[steps - 1]) * self.scale_std_ + self.scale_mean_
-        sigma = np.sqrt(self._variance_at(raw)[steps - 1])
-        return Normal(mu=mu, sigma=sigma, index=index, columns=columns)
+        mu = self._point(raw[:, steps - 1]) * std + mean
+        sigma = np.sqrt(self._variance_at(raw)[:, steps - 1])
+        return Normal(mu=rows(mu), sigma=rows(sigma), index=index, columns=columns)

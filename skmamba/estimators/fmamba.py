@@ -39,8 +39,12 @@ class FMambaForecaster(BaseMambaForecaster):
     - residual connections and LayerNorms around every sub-block; fixed sinusoidal
       positions over the variable axis rather than learned ones (valid for any number of
       variables); one attention head;
-    - calendar features are only added when ``y`` has a datetime or period index; ``X`` is
-      not used;
+    - calendar features are only added when ``y`` has a datetime or period index;
+    - known future covariates: ``X`` is used over the lookback and the forecast horizon
+      (an extension; the paper forecasts from the targets alone): each exogenous
+      variable's rows over both become one extra token, so the variable-mixing layers let
+      every target read the covariate's known future values; ``predict`` needs ``X`` over
+      the forecast horizon (the fast attention carries them to the target tokens);
     - pure-PyTorch selective scan; gradients are clipped at norm 1; ``y`` is standardised
       with the training rows' statistics inside the forecaster.
 
@@ -96,6 +100,7 @@ class FMambaForecaster(BaseMambaForecaster):
         "batch_size": 32, "lr": 5e-5, "lr_decay": 0.5, "loss": "mse", "optimizer": "adam",
         "patience": 3,
     }
+    _tags = {"capability:exogenous": True}
     _network = FMambaNet
 
     def __init__(

@@ -45,7 +45,13 @@ class MATForecaster(BaseMambaForecaster):
       attention branch adds a second unnormalised update to the residual stream;
     - calendar features of a datetime index become extra tokens (an extension: the paper
       forecasts from the targets alone; with a single target they give the token mixers
-      something to mix); ``X`` is not used;
+      something to mix);
+    - known future covariates: ``X`` is used over the lookback and the forecast horizon
+      (an extension; the paper forecasts from the targets alone): each exogenous
+      variable's rows over both become one extra token, so the variable-mixing layers let
+      every target read the covariate's known future values; ``predict`` needs ``X`` over
+      the forecast horizon (the attention branch carries them to the target tokens; the
+      one-directional Mamba branch cannot, as the targets come first);
     - Mamba with ``d_conv=2, expand=1`` as in TimeMachine, but ``d_state=16`` instead of
       TimeMachine's 256: the scan runs over a handful of variable tokens, where a large
       state only costs time (CPU cost grows linearly with ``d_state``);
@@ -111,6 +117,7 @@ class MATForecaster(BaseMambaForecaster):
         "batch_size": 32, "lr": 1e-3, "lr_decay": 0.5, "loss": "mse+mae", "optimizer": "adam",
         "patience": 3,
     }
+    _tags = {"capability:exogenous": True}
     _network = MATNet
     _loss_parameters = ("mse_weight",)
 

@@ -40,7 +40,11 @@ class SMambaForecaster(BaseMambaForecaster):
     - the unused modules the official layers construct (an extra ``Mamba(d_model=11)``,
       attention) are not built, which changes nothing in the forward pass but the seed
       stream;
-    - exogenous variables are not used (``X`` is ignored), as in the paper;
+    - known future covariates: ``X`` is used over the lookback and the forecast horizon
+      (an extension; the paper forecasts from the targets alone): each exogenous
+      variable's rows over both become one extra token, so the variable-mixing layers let
+      every target read the covariate's known future values; ``predict`` needs ``X`` over
+      the forecast horizon (the backward scan carries them to the target tokens);
     - calendar features are only added when ``y`` has a datetime or period index;
     - ``y`` is standardised with the training rows' statistics inside the forecaster (the
       published numbers standardise the dataset the same way outside the model), and
@@ -90,6 +94,7 @@ class SMambaForecaster(BaseMambaForecaster):
         "dropout": 0.1, "max_epochs": 10, "batch_size": 32, "lr": 5e-5, "lr_decay": 0.5,
         "loss": "mse", "optimizer": "adam", "patience": 3,
     }
+    _tags = {"capability:exogenous": True}
     _network = SMambaNet
 
     def __init__(

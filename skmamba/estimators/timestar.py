@@ -15,15 +15,15 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
     Each target series is cut into non-overlapping patches (16 steps), embedded as tokens
     with their positions, and given a learnable global token. A Mamba scans each series'
     tokens; then every series' global token is pooled with tokens of the exogenous
-    variables (each exogenous variable's, and each calendar feature's, whole lookback
-    embedded as one token) by STAR, the aggregate-redistribute module of SOFTS: a core
+    variables (each exogenous variable's lookback and known future rows, and each calendar
+    feature's lookback, embedded as one token) by STAR, the aggregate-redistribute module of SOFTS: a core
     summary is drawn from all tokens (sampled in training, a softmax-weighted mean when
     predicting) and fused back into each global token. A feed-forward block follows; a
     linear head maps each series' tokens to its forecast. Without ``X``, the targets
     themselves serve as the pooled variables.
 
-    Good at: forecasting targets driven by known covariates (``X`` over the lookback window
-    is used: weather for load, prices for demand), and multivariate series whose variables
+    Good at: forecasting targets driven by known covariates (``X`` over the lookback and
+    the forecast horizon is used: weather forecasts for load, planned prices for demand), and multivariate series whose variables
     inform each other through the STAR core at linear cost.
 
     Code: ``vinhky123/Model`` (``models/TimeStarMamba.py``), a variant of TimeStar
@@ -49,9 +49,11 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
     - if ``seq_len`` is not a multiple of ``patch_len``, the most recent
       ``(seq_len // patch_len) * patch_len`` steps are patched (the official unfold drops
       the newest steps instead);
-    - ``X`` is supported (the official exogenous path calls a method that does not exist):
-      its lookback rows are the pooled variables; calendar features are added when ``y``
-      has a datetime or period index;
+    - ``X`` is supported (the official exogenous path calls a method that does not exist)
+      as known future covariates: each exogenous variable's rows over the lookback and the
+      forecast horizon become one context token pooled by STAR, so the forecast reads the
+      covariates' known future values (``predict`` needs ``X`` over the forecast horizon);
+      calendar features are added when ``y`` has a datetime or period index;
     - pure-PyTorch selective scan; ``y`` and ``X`` are standardised with the training rows'
       statistics inside the forecaster.
 

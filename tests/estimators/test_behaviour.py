@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import skmamba.estimators
-from skmamba.estimators import SMambaForecaster
+from skmamba.estimators import MixMambaForecaster, SMambaForecaster
 from skmamba.estimators._calendar import calendar_features
 
 FORECASTERS = list(skmamba.estimators.MODELS.values())
@@ -30,9 +30,7 @@ def cls(request):
 
 
 class ExogSMamba(SMambaForecaster):
-    """S-Mamba with X enabled, to exercise the base class's exogenous path."""
-
-    _tags = {"capability:exogenous": True}
+    """S-Mamba, which uses X, named for the base class's exogenous path it exercises."""
 
 
 # ---------------------------------------------------------------- horizons and indices
@@ -131,9 +129,9 @@ def test_update_with_params_fine_tunes(cls, hourly_small):
 
 def test_context_is_the_fitted_y_plus_updates(hourly_small):
     f = tiny(SMambaForecaster).fit(hourly_small.iloc[:60], fh=[1])
-    pd.testing.assert_frame_equal(f._y_context.frame(), hourly_small.iloc[:60])
+    pd.testing.assert_frame_equal(f._y_context[0].frame(), hourly_small.iloc[:60])
     f.update(hourly_small.iloc[60:70], update_params=False)
-    pd.testing.assert_frame_equal(f._y_context.frame(), hourly_small.iloc[:70],
+    pd.testing.assert_frame_equal(f._y_context[0].frame(), hourly_small.iloc[:70],
                                   check_freq=False)
 
 
@@ -268,7 +266,7 @@ def test_exogenous_forecaster_uses_X(hourly_small):
 
 def test_ignored_X_may_hold_text_but_not_nan(y_range):
     X = pd.DataFrame({"label": ["a"] * len(y_range), "v": 1.0}, index=y_range.index)
-    f = tiny(SMambaForecaster).fit(y_range, X=X, fh=[1])
+    f = tiny(MixMambaForecaster).fit(y_range, X=X, fh=[1])
     assert f.n_exog_ == 0
     X.iloc[4, 1] = np.nan
     with pytest.raises(ValueError, match="'v'"):

@@ -92,13 +92,13 @@ def test_timestar_on_longley_with_X_and_roll_out():
     g = MODELS["TimeStarMamba"](max_epochs=2, random_state=0)
     g.fit(y, X=X, fh=range(1, 13))
     assert (g.seq_len_, g.pred_len_) == (5, 4)  # 16 rows: capped horizon, 8 windows
-    # Roll-out needs X over the forecast rows that become lookback rows.
+    # Known future covariates: every forecast step needs its X row.
     future_index = pd.period_range("1963", periods=36, freq="Y")
     X_future = pd.DataFrame(np.tile(X.to_numpy()[-1:], (36, 1)), index=future_index,
                             columns=X.columns)
     pred = g.predict(fh=range(1, 37), X=X_future)
     assert len(pred) == 36 and np.isfinite(pred.to_numpy()).all()
-    with pytest.raises(ValueError, match="needs X for the rows 1963 to 1994.*28 are missing, the first 1967"):
+    with pytest.raises(ValueError, match="needs X over the forecast horizon, the rows 1963 to 1998.*32 are missing, the first 1967"):
         g.predict(fh=range(1, 37), X=X_future.iloc[:4])
 
 

@@ -34,19 +34,21 @@ def _data(cls):
 def test_no_warnings_on_clean_data(cls):
     params = cls.get_test_params()[0]
     y, X = _data(cls)
-    n_new = 4
-    y_fit, y_new = y.iloc[:-n_new], y.iloc[-n_new:]
-    X_fit = None if X is None else X.iloc[:-n_new]
-    X_new = None if X is None else X.iloc[-n_new:]
-    fh = np.arange(1, params["pred_len"] + 1)
+    n_new, h = 4, params["pred_len"]
+    # The last rows stay unseen: X over them is the known future of the forecasts.
+    end = len(y) - h
+    y_fit, y_new = y.iloc[:end - n_new], y.iloc[end - n_new:end]
+    X_fit = None if X is None else X.iloc[:end - n_new]
+    X_new = None if X is None else X.iloc[end - n_new:end]
+    fh = np.arange(1, h + 1)
 
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         forecaster = cls(**params)
         forecaster.fit(y_fit, X=X_fit, fh=fh)
-        y_pred = forecaster.predict(X=X_new)
+        y_pred = forecaster.predict(X=None if X is None else X.iloc[end - n_new:])
         forecaster.update(y_new, X=X_new, update_params=False)
-        forecaster.predict(X=X_new)
+        forecaster.predict(X=None if X is None else X.iloc[end:])
 
     assert records == [], _describe(records)
     assert isinstance(y_pred, (pd.Series, pd.DataFrame)) and len(y_pred) == len(fh)
@@ -56,8 +58,8 @@ def test_no_warnings_on_clean_data(cls):
 def test_no_warnings_on_multivariate_frame(cls):
     """A small multivariate DataFrame with a DatetimeIndex (X = one of its columns, shifted)."""
     params = cls.get_test_params()[0]
-    t = np.arange(60)
-    index = pd.date_range("2024-01-01", periods=60, freq="D")
+    t = np.arange(63)
+    index = pd.date_range("2024-01-01", periods=63, freq="D")
     y = pd.DataFrame({"a": np.sin(t / 4.0), "b": np.cos(t / 6.0) + 0.01 * t}, index=index)
     X = None
     if cls.get_class_tag("capability:exogenous"):
@@ -66,7 +68,7 @@ def test_no_warnings_on_multivariate_frame(cls):
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         forecaster = cls(**params)
-        forecaster.fit(y, X=X, fh=[1, 2, 3])
-        forecaster.predict()
+        forecaster.fit(y.iloc[:60], X=None if X is None else X.iloc[:60], fh=[1, 2, 3])
+        forecaster.predict(X=None if X is None else X.iloc[60:])
 
     assert records == [], _describe(records)

@@ -1,0 +1,171 @@
+"""Panels and hierarchies as lists of series, and forecasts put back in sktime's format.
+
+A forecaster receives one series as a ``DataFrame`` with a time index, and a panel or
+hierarchy (sktime's ``pd-multiindex`` and ``pd_multiindex_hier`` mtypes) as a
+``DataFrame`` whose index has one or more instance levels followed by the time level. The
+estimator layer works on a list of series either way: :func:`split` gives the instance keys
+(None for a single series) and one time-indexed frame per series, and :func:`combine` puts
+per-series frames back under the input's index levels.
+"""
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["split", "split_like", "combine", "steps_after"]
+
+
+def _time_index(index):
+    # A time level cut out of a MultiIndex loses its frequency; without it the calendar
+    # and the horizon arithmetic of a datetime index cannot step forward.
+    if isinstance(index, pd.DatetimeIndex) and index.freq is None and len(index) >= 3:
+        freq = pd.infer_freq(index)
+        if freq is not None:
+            index = pd.DatetimeIndex(index, freq=freq)
+    return index
+
+
+def split(frame):
+    """The instance keys and per-series frames of a series, panel or hierarchy.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A single series (time index) or a panel/hierarchy (instance levels, then time).
+
+    Returns
+    -------
+    keys : list of tuple or None
+        One key per series, in order of first appearance; None for a single series.
+    frames : list of pandas.DataFrame
+        The series, each with a plain time index.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skmamba.estimators._panel import split
+    >>> idx = pd.MultiIndex.from_product([["a", "b"], [0, 1, 2]], names=["id", "t"])
+    >>> keys, frames = split(pd.DataFrame({"y": range(6)}, index=idx))
+    >>> keys, [f["y"].tolist() for f in frames]
+    ([('a',), ('b',)], [[0, 1, 2], [3, 4, 5]])
+    """
+    if not isinstance(frame.index, pd.MultiIndex):
+        return None, [frame]
+    codes = np.stack([np.asarray(c, dtype=np.int64) for c in frame.index.codes[:-1]], axis=1)
+    # Positions of each series' rows, in order of first appearance (sktime's order).
+    uniques, inverse = np.unique(codes, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    first = np.full(len(uniques), len(inverse))
+    np.minimum.at(first, inverse, np.arange(len(inverse)))
+    order = np.argsort(first, kind="stable")
+    rows = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[rows], np.arange(len(uniques) + 1))
+    keys, frames = [], []
+    time = frame.index.get_level_values(-1)
+    for u in order:
+        pos = rows[bounds[u]:bounds[u + 1]]
+        key = frame.index[pos[0]][:-1]
+        part = frame.iloc[pos]
+        part.index = _time_index(time[pos])
+        keys.append(tuple(key))
+        frames.append(part)
+    return keys, frames
+
+
+def split_like(frame, keys, owner, name):
+    """``frame``'s series for ``keys`` (None where ``frame`` is None).
+
+    Raises a ``ValueError`` naming the first instance of ``keys`` that ``frame`` lacks.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skmamba.estimators._panel import split_like
+    >>> idx = pd.MultiIndex.from_product([["a", "b"], [0, 1]])
+    >>> X = pd.DataFrame({"x": range(4)}, index=idx)
+    >>> [f["x"].tolist() for f in split_like(X, [("b",), ("a",)], "Model", "X")]
+    [[2, 3], [0, 1]]
+    """
+    if frame is None:
+        return [None] * (1 if keys is None else len(keys))
+    got_keys, frames = split(frame)
+    if keys is None:
+        if got_keys is not None:
+            raise ValueError(f"{owner}: y is a single series, but {name} is a panel")
+        return frames
+    if got_keys is None:
+        raise ValueError(f"{owner}: y is a panel, so {name} must be a panel with the same "
+                         "instances (a DataFrame with the same instance index levels)")
+    found = dict(zip(got_keys, frames))
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise ValueError(
+            f"{owner}: {name} lacks {len(missing)} of the panel's series, the first "
+            f"{_label(missing[0])}; pass {name} for every series of y."
+        )
+    return [found[k] for k in keys]
+
+
+def _label(key):
+    return key[0] if len(key) == 1 else key
+
+
+def combine(keys, frames, names):
+    """One frame from per-series ``frames``: the series itself, or a panel under ``keys``.
+
+    Parameters
+    ----------
+    keys : list of tuple or None
+        As returned by :func:`split`.
+    frames : list of pandas.DataFrame
+        Frames with a time index, one per key.
+    names : list
+        Names of the index levels (instance levels, then time) of the panel.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skmamba.estimators._panel import combine
+    >>> out = combine([("a",), ("b",)], [pd.DataFrame({"y": [1.0]}, index=[5])] * 2,
+    ...               ["id", "t"])
+    >>> out.index.tolist(), out.index.names
+    ([('a', 5), ('b', 5)], FrozenList(['id', 't']))
+    """
+    if keys is None:
+        return frames[0]
+    index = []
+    for key, f in zip(keys, frames):
+        index.extend(key + (t,) for t in f.index)
+    out = pd.concat(frames, ignore_index=True)
+    out.index = pd.MultiIndex.from_tuples(index, names=names)
+    return out
+
+
+def steps_after(index, label, owner):
+    """How many steps of ``index``'s frequency lead from its last label to ``label`` (>= 0).
+
+    A series of a panel that ends before the panel's cutoff forecasts these extra steps
+    first, so every series' forecast lands on the same absolute time points.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skmamba.estimators._panel import steps_after
+    >>> steps_after(pd.period_range("2023Q4", periods=2, freq="Q"), pd.Period("2024Q4"), "M")
+    3
+    >>> steps_after(pd.Index([8, 9, 10]), 12, "Model")
+    2
+    """
+    last = index[-1]
+    if label == last:
+        return 0
+    if isinstance(index, pd.PeriodIndex):
+        return int((pd.Period(label, freq=index.freq) - last).n)
+    if isinstance(index, pd.DatetimeIndex):
+        if index.freq is None:
+            raise ValueError(
+                f"{owner}: a series ends at {last}, before the panel's cutoff {label}, and "
+                "its index has no frequency to count the steps between them; give every "
+                "series a regular index or let them end together."
+            )
+        return len(pd.date_range(last, label, freq=index.freq)) - 1
+    return int(label - last)
