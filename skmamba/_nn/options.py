@@ -26,8 +26,9 @@ class TrainingOptions:
 
     Parameters
     ----------
-    max_epochs : int
-        Epochs (fewer when early stopping triggers).
+    max_epochs : int or None
+        Epochs (fewer when early stopping triggers, or when ``max_steps`` comes first).
+        None only with ``max_steps``: the step budget alone ends training.
     batch_size : int
         Windows per optimiser step.
     lr : float
@@ -51,6 +52,12 @@ class TrainingOptions:
     checkpoint_path : str or None, default=None
         Write a checkpoint there after every epoch and resume from it when it exists
         (:mod:`skmamba._nn.checkpoint`); removed when training completes.
+    max_steps : int or None, default=None
+        Stop after this many optimiser steps (batches), even within an epoch; None trains
+        whole epochs. With ``max_epochs`` too, whichever limit comes first ends training.
+    n_processes : int, default=1
+        Data-parallel training processes that :func:`skmamba._nn.distributed.train` spawns
+        (1: train in the calling process).
 
     Raises
     ------
@@ -83,10 +90,13 @@ class TrainingOptions:
     loss_kwargs: dict = dataclasses.field(default_factory=dict)
     clip_norm: float | None = GRAD_CLIP_NORM
     checkpoint_path: str | None = None
+    max_steps: int | None = None
+    n_processes: int = 1
 
     def __post_init__(self):
-        for name, low, allow_none in (("max_epochs", 1, False), ("batch_size", 1, False),
-                                      ("patience", 1, True)):
+        for name, low, allow_none in (("max_epochs", 1, self.max_steps is not None),
+                                      ("batch_size", 1, False), ("patience", 1, True),
+                                      ("max_steps", 1, True), ("n_processes", 1, False)):
             value = getattr(self, name)
             if not _is_int(value, low, allow_none):
                 extra = " or None" if allow_none else ""

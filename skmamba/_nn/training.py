@@ -293,7 +293,8 @@ class TrainingResult:
     ----------
     history : list of dict
         One entry per epoch: ``epoch`` (1-based), ``train_loss``, ``val_loss`` (None without
-        validation), ``lr`` used in that epoch and ``seconds``.
+        validation), ``lr`` used in that epoch, ``seconds`` and ``batches`` (optimiser
+        steps; fewer than a whole epoch only in the last epoch of a ``max_steps`` budget).
     n_epochs : int
         Epochs run (fewer than ``max_epochs`` after early stopping).
     best_epoch : int
@@ -405,14 +406,17 @@ class _Progress:
 
 
 def train_network(network, windows, train_starts, val_starts=None, *, options,
-                  generator=None):
+                  generator=None, distributed=None):
     """Train ``network`` in place on windows of a series.
 
     Each epoch shuffles the training windows with ``generator``, steps the optimiser on
     ``loss_fn(y_hat, y) + aux_loss`` with gradients clipped to ``clip_norm``, evaluates the
     validation windows (when any), then multiplies the learning rate by ``lr_decay``. With
     validation, the weights of the epoch with the lowest validation loss are restored at the
-    end, and training stops after ``patience`` epochs without improvement.
+    end, and training stops after ``patience`` epochs without improvement. With
+    ``options.max_steps``, training also stops after that many optimiser steps: the last
+    epoch may then be partial (its history entry counts the ``batches`` it ran), and it is
+    validated, checkpointed and considered for the best weights like a full one.
 
     Progress is reported by ``options.verbose``, without changing the training in any way:
     0 is silent; 1 draws a :mod:`tqdm` bar over the epochs with the latest train loss,
@@ -436,6 +440,12 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
         clipping and verbosity; validated already.
     generator : torch.Generator, optional
         Shuffling stream; see :func:`seeded`.
+    distributed : skmamba._nn.distributed.DistributedContext, optional
+        This process's rank in a data-parallel group (see :mod:`skmamba._nn.distributed`):
+        every rank draws the same order, trains on its share of each batch, and the
+        gradients, losses and validation losses are summed over the ranks, so every rank
+        takes the same steps and stops at the same epoch. Only rank 0 writes checkpoints
+        and reports progress. None trains in this process alone.
 
     Returns
     -------
@@ -467,8 +477,10 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
     (2, 2)
     """
     loss_fn = options.make_loss()
-    max_epochs, batch_size = int(options.max_epochs), int(options.batch_size)
-    patience, clip_norm = options.patience, options.clip_norm
+    batch_size = int(options.batch_size)
+    patience, clip_norm, max_steps = options.patience, options.clip_norm, options.max_steps
+    ddp = distributed
+    main = ddp is None or ddp.rank == 0
     train_starts = torch.as_tensor(np.asarray(train_starts, dtype=np.int64))
     val_starts = (
         None if val_starts is None or len(val_starts) == 0
@@ -476,13 +488,16 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
     )
     if len(train_starts) == 0:
         raise ValueError("no training windows: the series is too short for seq_len + pred_len")
+    n_batches = -(-len(train_starts) // batch_size)
+    max_epochs = _epoch_limit(options.max_epochs, max_steps, n_batches)
     params = [p for p in network.parameters() if p.requires_grad]
     opt = make_optimizer(options.optimizer, params, options.lr, options.optimizer_kwargs)
 
     history = []
     best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
-    first_epoch, stopped = 1, False
-    saved = checkpoint.load_checkpoint(options.checkpoint_path)
+    first_epoch, stopped, steps = 1, False, 0
+    saved = (checkpoint.load_checkpoint(options.checkpoint_path) if ddp is None
+             else ddp.load_checkpoint(options.checkpoint_path))
     if saved is not None:
         # Resume: everything the next epoch depends on comes back as it was saved.
         network.load_state_dict(saved["network"])
@@ -492,7 +507,8 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
         best_loss, best_epoch, best_state = (saved["best_loss"], saved["best_epoch"],
                                              saved["best_state"])
         first_epoch = saved["epoch"] + 1
-    progress = _Progress(options.verbose, max_epochs, -(-len(train_starts) // batch_size))
+        steps = saved.get("steps", saved["epoch"] * n_batches)
+    progress = _Progress(options.verbose if main else 0, max_epochs, n_batches)
     with contextlib.closing(progress):
         for epoch in range(first_epoch, max_epochs + 1):
             if stopped:
@@ -500,11 +516,24 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
             tic = time.perf_counter()
             epoch_lr = opt.param_groups[0]["lr"]
             network.train()
+            if ddp is not None:
+                ddp.seed_epoch(epoch)
             order = train_starts[torch.randperm(len(train_starts), generator=generator)]
+            # Only the last epoch of a step budget is cut short; its order is still drawn
+            # whole, so the shuffling stream does not depend on the budget.
+            epoch_batches = n_batches if max_steps is None else min(n_batches, max_steps - steps)
             total, count = 0.0, 0
             progress.start_epoch(epoch)
-            for i, b in enumerate(range(0, len(order), batch_size)):
+            for i, b in enumerate(range(0, epoch_batches * batch_size, batch_size)):
                 starts = order[b: b + batch_size]
+                if ddp is not None:
+                    loss_sum, n_local = _distributed_step(
+                        network, windows, starts, loss_fn, opt, params, clip_norm, ddp,
+                        epoch, epoch_lr, i)
+                    total += loss_sum
+                    count += n_local
+                    progress.batch_done(total / max(count, 1))
+                    continue
                 x, x_mark, exog, y = windows.batch(starts)
                 y_hat, aux = _forward(network, x, x_mark, exog)
                 loss = loss_fn(y_hat, y)
@@ -520,16 +549,24 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
                 total += float(loss.detach()) * len(starts)
                 count += len(starts)
                 progress.batch_done(total / count)
+            steps += epoch_batches
+            if ddp is not None:
+                total, count = ddp.sum([total, count])
             train_loss = total / count
 
             val_loss = None
             if val_starts is not None:
-                val_loss = evaluate_loss(network, windows, val_starts, loss_fn, batch_size)
+                if ddp is None:
+                    val_loss = evaluate_loss(network, windows, val_starts, loss_fn, batch_size)
+                else:
+                    val_total, val_count = ddp.sum(_loss_total(
+                        network, windows, ddp.shard(val_starts), loss_fn, batch_size))
+                    val_loss = val_total / val_count
                 if not math.isfinite(val_loss):
                     raise _diverged("validation", epoch, epoch_lr)
             history.append({
                 "epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": epoch_lr,
-                "seconds": time.perf_counter() - tic,
+                "seconds": time.perf_counter() - tic, "batches": epoch_batches,
             })
             progress.epoch_done(history[-1])
 
@@ -550,19 +587,60 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
             else:
                 for group in opt.param_groups:
                     group["lr"] *= options.lr_decay
-            if options.checkpoint_path is not None:
+            if options.checkpoint_path is not None and main:
                 checkpoint.save_checkpoint(options.checkpoint_path, {
                     "epoch": epoch, "network": network.state_dict(),
                     "optimizer": opt.state_dict(), "rng": _get_rng(generator),
                     "history": history, "stale": stale, "stopped": stopped,
                     "best_loss": best_loss, "best_epoch": best_epoch, "best_state": best_state,
+                    "steps": steps,
                 })
 
     if best_state is not None:
         network.load_state_dict(best_state)
     network.eval()
-    checkpoint.remove_checkpoint(options.checkpoint_path)
+    if main:
+        checkpoint.remove_checkpoint(options.checkpoint_path)
+    if ddp is not None:
+        # Identical already, up to hardware differences between nodes; this makes it exact.
+        ddp.broadcast_module(network)
     return TrainingResult(history, len(history), best_epoch)
+
+
+def _epoch_limit(max_epochs, max_steps, n_batches):
+    if max_steps is None:
+        return int(max_epochs)
+    step_epochs = -(-int(max_steps) // n_batches)
+    return step_epochs if max_epochs is None else min(int(max_epochs), step_epochs)
+
+
+def _distributed_step(network, windows, starts, loss_fn, opt, params, clip_norm, ddp, epoch,
+                      lr, i):
+    """One optimiser step on this rank's share of a global batch; returns (loss sum, rows).
+
+    Each rank's mean loss is weighted by its share of the batch before the gradients are
+    summed over the ranks, so the step sees the gradient of the global batch's mean loss
+    even when the batch does not split evenly (or leaves a rank nothing).
+    """
+    local = ddp.shard(starts)
+    opt.zero_grad(set_to_none=True)
+    value = 0.0
+    if len(local):
+        x, x_mark, exog, y = windows.batch(local)
+        y_hat, aux = _forward(network, x, x_mark, exog)
+        loss = loss_fn(y_hat, y)
+        if aux is not None:
+            loss = loss + aux
+        value = float(loss.detach())
+        if math.isfinite(value):
+            (loss * (len(local) / len(starts))).backward()
+    # Every rank learns whether any rank diverged, so all of them raise together.
+    if not ddp.all_reduce_gradients(params, math.isfinite(value)):
+        raise _diverged("training", epoch, lr, f", batch {i + 1}")
+    if clip_norm is not None:
+        torch.nn.utils.clip_grad_norm_(params, clip_norm)
+    opt.step()
+    return value * len(local), len(local)
 
 
 def _get_rng(generator):
@@ -597,6 +675,13 @@ def evaluate_loss(network, windows, starts, loss_fn, batch_size=256):
     >>> evaluate_loss(Zero(), w, [0, 1], torch.nn.MSELoss())
     1.0
     """
+    total, count = _loss_total(network, windows, starts, loss_fn, batch_size)
+    return total / count
+
+
+@torch.no_grad()
+def _loss_total(network, windows, starts, loss_fn, batch_size):
+    """Summed ``loss_fn`` (each batch's mean times its size) and the number of windows."""
     network.eval()
     starts = torch.as_tensor(np.asarray(starts, dtype=np.int64))
     total = 0.0
@@ -605,7 +690,7 @@ def evaluate_loss(network, windows, starts, loss_fn, batch_size=256):
         x, x_mark, exog, y = windows.batch(s)
         y_hat, _ = _forward(network, x, x_mark, exog)
         total += float(loss_fn(y_hat, y)) * len(s)
-    return total / len(starts)
+    return total, len(starts)
 
 
 @torch.no_grad()

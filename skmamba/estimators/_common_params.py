@@ -302,18 +302,25 @@ class ParametersMixin:
 
     def _training_options(self):
         """The validated :class:`~skmamba._nn.options.TrainingOptions` of this forecaster."""
+        import dataclasses  # local: only this method of the module is edited for max_steps
+
         try:
-            return TrainingOptions(
+            options = TrainingOptions(
                 max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
                 lr_decay=self.lr_decay, loss=self.loss, optimizer=self.optimizer,
                 optimizer_kwargs=self.optimizer_kwargs, patience=self.patience,
-                verbose=self.verbose,
+                verbose=self.verbose, max_steps=self.max_steps, n_processes=self.n_processes,
                 loss_kwargs={
                     **{k: getattr(self, k) for k in self._loss_parameters},
                     **({"quantile_levels": self.quantile_levels}
                        if self.loss == "quantile" else {}),
                 },
             )
+            if self.max_steps is not None:
+                # The step budget replaces the epochs (max_epochs was still validated);
+                # fine-tuning sets its own epochs again.
+                options = dataclasses.replace(options, max_epochs=None)
+            return options
         except ValueError as err:
             raise ValueError(f"{type(self).__name__}: {err}") from None
 

@@ -217,3 +217,75 @@ def test_lookbacks_are_views_of_the_first_windows():
     torch.testing.assert_close(x[2], values[2:6])
     assert x.untyped_storage().data_ptr() == values.untyped_storage().data_ptr()
     assert len(w.lookbacks()[0]) == 7
+
+
+# ---------------------------------------------------------------- max_steps
+def _linear_fit(tmp_path=None, stop_after=None, **overrides):
+    """An SMambaNet on 60 windows in batches of 8 (8 batches per epoch, the last of 4)."""
+    w = SeriesWindows(np.sin(np.arange(90.0) / 4.0)[:, None], seq_len=8, pred_len=2)
+    with seeded(0) as gen:
+        net = SMambaNet(seq_len=8, pred_len=2, n_channels=1, n_mark=0, n_exog=0,
+                        output=PointOutput(), d_model=8, d_state=2, d_ff=8, e_layers=1,
+                        dropout=0.1)
+        if stop_after is not None:
+            original = net.forward
+            calls = []
+
+            def forward(*args, **kwargs):  # diverges after ``stop_after`` training batches
+                y, aux = original(*args, **kwargs)
+                calls.append(net.training)
+                return (y * float("nan") if sum(calls) > stop_after else y), aux
+
+            net.forward = forward
+        opts = options(**{"batch_size": 8, "lr": 1e-2, **overrides})
+        result = train_network(net, w, np.arange(60), np.arange(62, 81), options=opts,
+                               generator=gen)
+    return torch.cat([p.detach().flatten() for p in net.parameters()]), result
+
+
+def test_max_steps_stops_within_an_epoch_and_validates_it():
+    _, result = _linear_fit(max_epochs=None, max_steps=19)
+    assert result.n_epochs == 3
+    assert [h["batches"] for h in result.history] == [8, 8, 3]
+    assert all(h["val_loss"] is not None for h in result.history)
+    assert result.best_epoch == 1 + int(np.argmin([h["val_loss"] for h in result.history]))
+
+
+def test_max_steps_of_whole_epochs_equals_max_epochs_bit_for_bit():
+    by_steps, steps_result = _linear_fit(max_epochs=None, max_steps=16)
+    by_epochs, epochs_result = _linear_fit(max_epochs=2)
+    assert torch.equal(by_steps, by_epochs)
+    assert [h["train_loss"] for h in steps_result.history] == [
+        h["train_loss"] for h in epochs_result.history]
+    assert [h["batches"] for h in epochs_result.history] == [8, 8]
+
+
+def test_max_steps_and_max_epochs_whichever_comes_first():
+    assert _linear_fit(max_epochs=2, max_steps=100)[1].n_epochs == 2
+    _, result = _linear_fit(max_epochs=5, max_steps=10)
+    assert [h["batches"] for h in result.history] == [8, 2]
+
+
+def test_max_steps_resumes_from_a_checkpoint(tmp_path):
+    path = str(tmp_path / "run.pt")
+    # Interrupted in the first batch of epoch 3, after the epoch-2 checkpoint.
+    with pytest.raises(TrainingDivergedError, match="epoch 3, batch 1"):
+        _linear_fit(stop_after=16, max_epochs=None, max_steps=19, checkpoint_path=path)
+    assert (tmp_path / "run.pt").exists()
+    resumed, resumed_result = _linear_fit(max_epochs=None, max_steps=19,
+                                          checkpoint_path=path)
+    plain, plain_result = _linear_fit(max_epochs=None, max_steps=19)
+    assert torch.equal(resumed, plain)
+    assert [h["batches"] for h in resumed_result.history] == [8, 8, 3]
+    assert not (tmp_path / "run.pt").exists()
+
+
+@pytest.mark.parametrize("overrides, match", [
+    ({"max_steps": 0}, "max_steps must be an int >= 1 or None"),
+    ({"max_steps": 2.0}, "max_steps must be an int"),
+    ({"max_epochs": None}, "max_epochs must be an int >= 1, got None"),
+    ({"n_processes": 0}, "n_processes must be an int >= 1"),
+])
+def test_max_steps_and_n_processes_are_validated(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        options(**overrides)
