@@ -11,10 +11,12 @@ lists its parameters and names its network class (see :mod:`skmamba.estimators.s
 import copy
 import dataclasses
 import functools
+import numbers
 import warnings
 
 import numpy as np
 import pandas as pd
+import torch
 from sktime.forecasting.base import BaseForecaster
 
 from .._nn import checkpoint, distributed, training
@@ -26,6 +28,10 @@ from ._probabilistic import ProbabilisticMixin
 from ._sklearn_compat import SklearnCompatMixin
 
 __all__ = ["BaseMambaForecaster"]
+
+# What pretrain keeps (sktime's pretrained attributes): fit starts from these.
+_PRETRAINED = ("pretrained_network_", "pretrained_windows_", "pretrained_inputs_",
+               "pretrain_history_")
 
 
 class BaseMambaForecaster(
@@ -91,6 +97,7 @@ class BaseMambaForecaster(
         "capability:missing_values": False,
         "capability:update": True,
         "capability:random_state": True,
+        "capability:pretrain": True,
         "property:randomness": "derandomized",
     }
     # The forecaster keeps its own context (``_cur_y``), so sktime need not store a second
@@ -152,24 +159,61 @@ class BaseMambaForecaster(
         return super()._check_X_y(X=X, y=y, **kwargs)
 
     def _fit(self, y, X, fh):
+        epochs = None
+        if hasattr(self, "pretrained_network_"):
+            epochs = self.fine_tune_epochs
+            if epochs is None:
+                epochs = self.max_epochs
+            elif not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or (
+                    epochs < 0):
+                raise ValueError(
+                    f"{type(self).__name__}: fine_tune_epochs must be an int >= 0 (0 uses "
+                    f"the pretrained network as it is) or None (max_epochs), got {epochs!r}"
+                )
+        self._fit_network_or_discard(y, X, fh, epochs)
+        return self
+
+    def _fit_network_or_discard(self, y, X, fh, epochs):
         try:
-            self._fit_network(y, X, fh)
+            self._fit_network(y, X, fh, epochs)
         except BaseException:
             # No half-fitted state may survive a failed fit.
             self._discard_fitted_state()
             raise
-        return self
 
     def _discard_fitted_state(self):
+        # Pretrained weights outlive a failed fit, as they outlive a refit.
         for name in list(vars(self)):
             if name in ("_y_context", "_X_context", "_index_names") or (
-                name.endswith("_") and not name.startswith("_")
+                name.endswith("_") and not name.startswith("_") and name not in _PRETRAINED
             ):
                 delattr(self, name)
 
-    def _fit_network(self, y, X, fh):
+    def _pretrain(self, y, X, fh):
+        self._fit(y, X, fh)
+        self._keep_as_pretrained([])
+        return self
+
+    def _pretrain_update(self, y, X, fh):
+        # Training continues from the pretrained weights for max_epochs on the new panel.
+        history = list(self.pretrain_history_)
+        self._fit_network_or_discard(y, X, fh, epochs=self.max_epochs)
+        self._keep_as_pretrained(history)
+        return self
+
+    def _keep_as_pretrained(self, earlier_history):
+        """Keep the network just trained as the pretrained one; drop the rest of the fit."""
+        self.pretrained_network_ = self.network_
+        self.pretrained_windows_ = (self.seq_len_, self.pred_len_)
+        self.pretrained_inputs_ = (self.n_columns_, self.n_mark_, self.n_exog_)
+        self.pretrain_history_ = earlier_history + list(self.history_)
+        self._discard_fitted_state()
+
+    def _fit_network(self, y, X, fh, epochs=None):
+        """Fit on ``y``; with ``epochs``, train the pretrained network for that many."""
         cls = type(self).__name__
         _validation.check_window_params(cls, self.seq_len, self.pred_len, self.validation_size)
+        pretrained = None if epochs is None else self.pretrained_network_
         options = self._training_options()
         device = training.resolve_device(self.device)
         keys, ys = _panel.split(y)
@@ -179,11 +223,18 @@ class BaseMambaForecaster(
         n_vals = [_validation.n_validation_rows(self.validation_size, n) for n in lengths]
         # The longest series sets automatic windows; shorter ones train if a window fits.
         longest = int(np.argmax(lengths))
-        fh_max = None if fh is None else int(np.max(fh.to_relative(self.cutoff)))
-        seq_len, pred_len = _windows.choose_windows(
-            cls, lengths[longest] - n_vals[longest], _windows.seasonal_period(ys[longest].index),
-            self.seq_len, self.pred_len, fh_max,
-        )
+        # pretrain sets no cutoff: only a relative fh tells the horizon then.
+        fh_max = None
+        if fh is not None and (self.cutoff is not None or fh.is_relative):
+            fh_max = int(np.max(fh.to_relative(self.cutoff)))
+        if pretrained is not None:
+            seq_len, pred_len = self.pretrained_windows_  # what the network was built for
+        else:
+            seq_len, pred_len = _windows.choose_windows(
+                cls, lengths[longest] - n_vals[longest],
+                _windows.seasonal_period(ys[longest].index), self.seq_len, self.pred_len,
+                fh_max,
+            )
         _validation.check_enough_rows(cls, lengths[longest], seq_len, pred_len,
                                       n_vals[longest], self.validation_size)
         width = seq_len + pred_len
@@ -196,6 +247,8 @@ class BaseMambaForecaster(
             for s, x, n, v in zip(ys, Xs, lengths, n_vals)
         ]
         fitted = _stack_fitted([p[0] for p in per_series], panel=keys is not None)
+        if pretrained is not None:
+            _check_pretrained_inputs(cls, self.pretrained_inputs_, fitted)
         self.seq_len_, self.pred_len_ = seq_len, pred_len
         vars(self).update(fitted)
         # All training series end to end; windows crossing a boundary are never drawn.
@@ -217,17 +270,28 @@ class BaseMambaForecaster(
         windows = training.SeriesWindows(values, seq_len, pred_len, marks, exog, device=device)
 
         self.seed_ = _validation.seed_from(self.random_state)
+        build = functools.partial(
+            self._build_network, self.n_columns_, self.n_mark_, self.n_exog_)
+        start_weights = None
+        if pretrained is not None:
+            build = functools.partial(copy.deepcopy, pretrained)
+            if epochs:
+                options = dataclasses.replace(options, max_epochs=epochs)
+            start_weights = torch.nn.utils.parameters_to_vector(
+                pretrained.parameters()).detach().numpy()
         if self.checkpoint_dir is not None:
             # Named by everything the fit depends on, so only the same fit resumes from it.
             params = sorted((k, v) for k, v in self.get_params(deep=False).items()
                             if k not in ("checkpoint_dir", "verbose", "device"))
             options = dataclasses.replace(options, checkpoint_path=checkpoint.path_for(
                 self.checkpoint_dir, cls, repr(params), self.seed_, values, marks, exog,
-                train_starts, val_starts))
-        self.network_, result = self._train(
-            functools.partial(self._build_network, self.n_columns_, self.n_mark_, self.n_exog_),
-            windows, train_starts, val_starts, options, self.seed_, device,
-        )
+                train_starts, val_starts, start_weights))
+        if epochs == 0:  # zero-shot: the pretrained network as it is
+            self.network_, result = build(), training.TrainingResult([], 0, 0)
+        else:
+            self.network_, result = self._train(
+                build, windows, train_starts, val_starts, options, self.seed_, device,
+            )
         self._calibrate(windows, train_starts if val_starts is None else val_starts, device)
         self.history_ = result.history
         self.n_epochs_ = result.n_epochs
@@ -431,7 +495,7 @@ class BaseMambaForecaster(
         )
         options = dataclasses.replace(
             self._training_options(), max_epochs=min(self._update_epochs, self.max_epochs),
-            lr=self.history_[-1]["lr"], patience=None,
+            lr=self.history_[-1]["lr"] if self.history_ else self.lr, patience=None,
         )
         n_rows = sum(len(c) for c in self._y_context)
         seed = int(np.random.SeedSequence([self.seed_, n_rows]).generate_state(1)[0])
@@ -529,4 +593,18 @@ def _stack_fitted(per_series, panel):
         if name in fitted:
             fitted[name] = np.stack([f[name] for f in per_series])
     return fitted
+
+
+def _check_pretrained_inputs(owner, pretrained, fitted):
+    """Raise unless the data gives the pretrained network the inputs it was built for."""
+    got = (fitted["n_columns_"], fitted["n_mark_"], fitted["n_exog_"])
+    if got != tuple(pretrained):
+        names = ("columns of y", "calendar features", "columns of X")
+        diff = "; ".join(f"{n}: pretrained {a}, now {b}"
+                         for n, a, b in zip(names, pretrained, got) if a != b)
+        raise ValueError(
+            f"{owner}: the pretrained network cannot take this data ({diff}). Fit on data "
+            f"shaped like the pretraining panel, or use a new forecaster (without pretrain) "
+            f"to train from scratch."
+        )
 

@@ -56,6 +56,8 @@ def check_values(owner, data, name, numeric_only=False):
         frame = data
     else:
         return
+    if len(frame) and frame.shape[1] and isinstance(frame.iat[0, 0], pd.Series):
+        return  # sktime's nested panel format: its own conversion checks the values
     numeric = [pd.api.types.is_numeric_dtype(d) and not isinstance(d, pd.CategoricalDtype)
                for d in frame.dtypes]
     if numeric_only:
