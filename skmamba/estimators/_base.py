@@ -98,6 +98,8 @@ class BaseMambaForecaster(
         "capability:update": True,
         "capability:random_state": True,
         "capability:pretrain": True,
+        # X is read at every step up to the last requested one (known future covariates).
+        "capability:non_contiguous_X": False,
         "property:randomness": "derandomized",
     }
     # The forecaster keeps its own context (``_cur_y``), so sktime need not store a second
@@ -159,17 +161,17 @@ class BaseMambaForecaster(
         return super()._check_X_y(X=X, y=y, **kwargs)
 
     def _fit(self, y, X, fh):
-        epochs = None
-        if hasattr(self, "pretrained_network_"):
-            epochs = self.fine_tune_epochs
-            if epochs is None:
-                epochs = self.max_epochs
-            elif not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or (
-                    epochs < 0):
-                raise ValueError(
-                    f"{type(self).__name__}: fine_tune_epochs must be an int >= 0 (0 uses "
-                    f"the pretrained network as it is) or None (max_epochs), got {epochs!r}"
-                )
+        epochs = self.fine_tune_epochs
+        if epochs is not None and (not isinstance(epochs, numbers.Integral)
+                                   or isinstance(epochs, bool) or epochs < 0):
+            raise ValueError(
+                f"{type(self).__name__}: fine_tune_epochs must be an int >= 0 (0 uses the "
+                f"pretrained network as it is) or None (max_epochs), got {epochs!r}"
+            )
+        if not hasattr(self, "pretrained_network_"):
+            epochs = None  # a fit from scratch
+        elif epochs is None:
+            epochs = self.max_epochs
         self._fit_network_or_discard(y, X, fh, epochs)
         return self
 

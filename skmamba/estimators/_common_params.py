@@ -35,13 +35,14 @@ COMMON_PARAMETERS = WINDOW_PARAMETERS + TRAINING_PARAMETERS
 
 #: Training settings of sktime's conformance tests: the fastest fit, validation with early
 #: stopping, and a set for a probabilistic loss. Each forecaster's ``_test_params`` (tiny
-#: architectures, and the loss of the third set) are merged in.
+#: architectures, and the loss of the third set) are merged in. The windows fit sktime's
+#: panels of 10 time points (with 3 validation rows in the second set).
 TEST_TRAINING = (
-    {"seq_len": 8, "pred_len": 5, "max_epochs": 1, "batch_size": 8, "lr": 1e-3,
+    {"seq_len": 4, "pred_len": 3, "max_epochs": 1, "batch_size": 8, "lr": 1e-3,
      "device": "cpu", "random_state": 0},
-    {"seq_len": 4, "pred_len": 5, "max_epochs": 2, "batch_size": 4, "lr": 1e-3,
-     "validation_size": 5, "patience": 1, "device": "cpu", "random_state": 1},
-    {"seq_len": 8, "pred_len": 5, "max_epochs": 1, "batch_size": 8, "lr": 1e-3,
+    {"seq_len": 4, "pred_len": 3, "max_epochs": 2, "batch_size": 4, "lr": 1e-3,
+     "validation_size": 3, "patience": 1, "device": "cpu", "random_state": 1},
+    {"seq_len": 4, "pred_len": 3, "max_epochs": 1, "batch_size": 8, "lr": 1e-3,
      "device": "cpu", "random_state": 2},
 )
 
