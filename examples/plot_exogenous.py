@@ -1,19 +1,24 @@
 """
-===================
-Exogenous variables
-===================
+=========================================
+Exogenous variables and future covariates
+=========================================
 
 Forecast US consumption growth with :class:`~skmamba.estimators.TimeStarMambaForecaster`,
-the skmamba model that uses exogenous variables ``X``, and compare the forecast with and
-without them.
+using exogenous variables ``X`` as **known future covariates**, and compare the forecast
+with and without them.
 
 ``load_uschange`` (shipped with sktime) gives quarterly percentage changes of US personal
 consumption (the target ``y``) and of income, production, savings and unemployment (``X``),
-1970-2016.
+1970-2016. Consumption moves with the income of the same quarter, so knowing ``X`` over the
+forecast quarters helps. Here those values are known in hindsight: this is a scenario
+forecast ("what will consumption do if income grows like this?"); in production, ``X`` over
+the horizon is a plan or another forecast (weather forecasts for load, price lists for
+demand).
 """
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from sktime.datasets import load_uschange
 from sktime.forecasting.naive import NaiveForecaster
@@ -32,18 +37,21 @@ X.head()
 # %%
 # Fit with X
 # ----------
-# Each exogenous variable's lookback window becomes a token; the series' global tokens
-# draw on them through STAR. ``X`` is passed to ``fit`` over the rows of ``y``.
+# Each exogenous variable's rows over the lookback *and* the forecast horizon become one
+# token; the series' global tokens draw on them through STAR. ``fit`` takes ``X`` over the
+# rows of ``y`` (each training window sees its own future rows of ``X``); ``predict`` takes
+# ``X`` over the forecast horizon.
 params = dict(seq_len=32, patch_len=8, d_model=16, d_ff=16, d_core=8, e_layers=1,
               batch_size=16, lr=3e-3, random_state=0)
 with_x = TimeStarMambaForecaster(**params).fit(y_train, X=X_train, fh=fh)
+pred_with_x = with_x.predict(X=X_test)
 
 # %%
-# The forecast reads ``X`` over the lookback window, which the forecaster stored during
-# ``fit``; future values of ``X`` are not needed. sktime's interface lets you pass them,
-# and they leave the forecast unchanged:
-pred_with_x = with_x.predict()
-assert pred_with_x.equals(with_x.predict(X=X_test))
+# Without the future rows of ``X`` the forecaster refuses, naming the rows it needs:
+try:
+    with_x.predict(X=X_test.iloc[:3])
+except ValueError as err:
+    print(err)
 
 # %%
 # Fit without X
@@ -62,15 +70,13 @@ for name, pred in [("TimeStarMamba with X", pred_with_x),
 # %%
 # One fit of a small network on 179 rows says little: the seed alone moves the error.
 # Three seeds of each variant give a fairer picture.
-import numpy as np
-
-for label, fit_X in [("with X", X_train), ("without X", None)]:
+for label, fit_X, future_X in [("with X", X_train, X_test), ("without X", None, None)]:
     errors = [
         mean_absolute_error(
             y_test,
             TimeStarMambaForecaster(**{**params, "random_state": seed})
             .fit(y_train, X=fit_X, fh=fh)
-            .predict(),
+            .predict(X=future_X),
         )
         for seed in range(3)
     ]
@@ -79,17 +85,15 @@ for label, fit_X in [("with X", X_train), ("without X", None)]:
 
 # %%
 # Compare the gap between the two variants with the spread over seeds before concluding
-# that ``X`` helps; and on these eight quarters, where consumption growth stays close to
-# its long-run mean, the naive mean is hard to beat. ``X`` pays off when the covariates
-# lead the target (weather ahead of load, prices ahead of demand) and there is enough
-# history to learn how.
+# that ``X`` helps. Future covariates pay off when the target follows them within the
+# horizon (income and consumption, temperature and load) and there is enough history to
+# learn how.
 #
-# %%
 # Plot
 # ----
 fig, ax = plt.subplots(figsize=(8, 3.5))
 ax.plot(y.index[-40:], y.iloc[-40:], color="black", label="observed")
-ax.plot(pred_with_x.index, pred_with_x, label="with X")
+ax.plot(pred_with_x.index, pred_with_x, label="with future X")
 ax.plot(pred_without_x.index, pred_without_x, label="without X")
 ax.plot(naive.index, naive, "--", label="naive (mean)")
 ax.axvline(y_train.index[-1], color="grey", lw=0.8)
@@ -103,6 +107,6 @@ plt.show()
 # Moving forward
 # --------------
 # ``update`` needs ``X`` for the new rows too, so that the next lookback window is
-# complete:
+# complete; the next forecast again takes ``X`` over its horizon:
 with_x.update(y_test.iloc[:4], X=X_test.iloc[:4], update_params=False)
-with_x.predict(fh=[1, 2, 3, 4])
+with_x.predict(fh=[1, 2, 3, 4], X=X_test.iloc[4:])
