@@ -60,6 +60,19 @@ class BaseMambaForecaster(
     ``skmamba._nn.training.GRAD_CLIP_NORM``, early stopping and best-weights restore when
     there is validation data.
 
+    A panel or hierarchy (sktime's ``pd-multiindex`` and ``pd_multiindex_hier``) is taken
+    whole: one global network trains on the windows of all its series, each standardised by
+    its own training rows' statistics (the series are held end to end and windows that
+    would cross from one to the next are never drawn, so nothing is materialised); series
+    too short for a training window are left out of training with one warning. ``predict``
+    forecasts every series in one batched pass per block and returns the input's index
+    levels. ``pretrain(panel)`` trains the global network once; ``fit`` then starts from it
+    and trains ``fine_tune_epochs`` epochs (0: zero-shot).
+
+    With ``X`` (forecasters with the ``capability:exogenous`` tag), each training window
+    sees ``X`` over its lookback and target rows, and ``predict`` needs ``X`` over the
+    forecast horizon: known future covariates.
+
     ``predict`` feeds the last ``seq_len`` observed rows to the network and returns the
     requested steps of ``fh`` (each within 1..pred_len). ``update(y, update_params=False)``
     only appends ``y`` to the context; ``update_params=True`` also fine-tunes on the windows

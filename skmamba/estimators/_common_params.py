@@ -148,7 +148,14 @@ _COMMON_ATTRIBUTES = """\
     columns_ : pandas.Index
         Column names of ``y``; ``n_columns_`` is their number.
     scale_mean_, scale_std_ : numpy.ndarray
-        Per-column float64 mean and standard deviation of the training rows of ``y``.
+        Per-column float64 mean and standard deviation of the training rows of ``y``;
+        shape (n_series, n_columns) for a panel, one row per series.
+    series_keys_ : list of tuple or None
+        The instance keys of a panel or hierarchy, in order; None for a single series.
+    pretrained_network_ : torch.nn.Module
+        Only after ``pretrain``: the network trained on the pretraining panel, which
+        ``fit`` starts from (with ``pretrained_windows_``, ``pretrained_inputs_`` and
+        ``pretrain_history_``, sktime's pretrained attributes).
     n_mark_ : int
         Calendar features passed to the network (4 for a datetime or period index, else 0).
     n_exog_ : int
