@@ -36,6 +36,7 @@ from sktime.forecasting.base import ForecastingHorizon
 
 from . import __version__
 from .estimators import MODELS
+from .estimators._base import _PRETRAINED
 from .estimators._context import SeriesContext
 
 try:  # the kind of each feature sktime records in fit (an IntEnum)
@@ -46,7 +47,8 @@ except ImportError:  # pragma: no cover - other sktime versions
 __all__ = ["save_weights", "load_weights"]
 
 FORMAT = "skmamba-weights"
-FORMAT_VERSION = 1
+# Version 2 holds one context per series (panels); version 1 files (one series) still load.
+FORMAT_VERSION = 2
 _META = "meta.json"
 _NPY_MAGIC = b"\x93NUMPY"
 # Attributes that are not encoded with the rest of the fitted state.
@@ -222,8 +224,6 @@ def save_weights(forecaster, path):
         If the forecaster is not fitted.
     TypeError
         If ``forecaster`` is not an skmamba forecaster.
-    NotImplementedError
-        If it was fitted on a panel or hierarchy (one network per series).
     ValueError
         If a constructor parameter, or a part of the fitted state, cannot be stored as data
         (a ``numpy.random.RandomState`` as ``random_state``, for instance).
@@ -251,17 +251,11 @@ def save_weights(forecaster, path):
             f"not {cls.__name__}; use sktime's save or pickle for other objects."
         )
     forecaster.check_is_fitted(method_name="save_weights")
-    if getattr(forecaster, "_is_vectorized", False) or forecaster.series_keys_ is not None:
-        raise NotImplementedError(
-            f"save_weights: this {cls.__name__} was fitted to a panel or hierarchy; "
-            "weights-only files hold a forecaster fitted to a single series so far. Use "
-            "sktime's save or pickle for panels."
-        )
     params = forecaster.get_params(deep=False)
     encoder = _Encoder()
     state = {}
     for name, value in vars(forecaster).items():
-        if name in params or name == _NETWORK or name in _CONTEXTS:
+        if name in params or name == _NETWORK or name in _CONTEXTS or name in _PRETRAINED:
             continue
         try:
             state[name] = encoder.value(value, name)
@@ -274,9 +268,8 @@ def save_weights(forecaster, path):
     for name in _CONTEXTS:
         context = getattr(forecaster, name, None)
         try:
-            # One series: the forecaster keeps a list of contexts, one per series.
-            contexts[name] = None if context is None else encoder.frame(context[0].frame(),
-                                                                         name)
+            contexts[name] = None if context is None else [
+                encoder.frame(c.frame(), f"{name}[{i}]") for i, c in enumerate(context)]
         except TypeError as err:
             raise ValueError(f"save_weights: {err}") from None
     tensors = []
@@ -601,15 +594,18 @@ def _load(archive):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError(f"fitted attribute {attr} must be a non-negative int")
 
-    if "series_keys_" not in state:  # files written before panels were supported
+    if version == 1:  # written before panels: one series, one context
         forecaster.series_keys_, forecaster._index_names = None, [None]
     contexts = meta["contexts"]
-    forecaster._y_context = [SeriesContext(decoder.frame(contexts["_y_context"]))]
+    forecaster._y_context = _contexts(decoder, contexts["_y_context"], version)
     x_context = contexts.get("_X_context")
-    forecaster._X_context = None if x_context is None else [SeriesContext(
-        decoder.frame(x_context))]
-    if getattr(forecaster, "series_keys_", None) is not None:
-        raise ValueError("the stored forecaster claims to be fitted to a panel")
+    forecaster._X_context = (None if x_context is None
+                             else _contexts(decoder, x_context, version))
+    keys = forecaster.series_keys_
+    n_series = 1 if keys is None else len(keys)
+    if len(forecaster._y_context) != n_series or (
+            forecaster._X_context is not None and len(forecaster._X_context) != n_series):
+        raise ValueError("the stored contexts do not match the stored series")
     if forecaster.n_exog_ and forecaster._X_context is None:
         raise ValueError("the forecaster uses exogenous X but the file holds no X rows")
 
@@ -618,6 +614,12 @@ def _load(archive):
     if unused:
         raise ValueError(f"unexpected members in the file: {sorted(unused)[:5]}")
     return forecaster
+
+
+def _contexts(decoder, node, version):
+    """One ``SeriesContext`` per stored series (version 1 stored a single frame)."""
+    nodes = [node] if version == 1 else _list(node)
+    return [SeriesContext(decoder.frame(n)) for n in nodes]
 
 
 def _network(forecaster, decoder, node):

@@ -130,7 +130,7 @@ def test_round_trip_predicts_identically(case, tmp_path):
             np.testing.assert_array_equal(getattr(loaded, name), getattr(forecaster, name))
     pd.testing.assert_index_equal(loaded.columns_, forecaster.columns_, exact=True)
     assert loaded.history_ == forecaster.history_
-    pd.testing.assert_frame_equal(loaded._y_context.frame(), forecaster._y_context.frame())
+    pd.testing.assert_frame_equal(loaded._y_context[0].frame(), forecaster._y_context[0].frame())
 
     def check(X_future):
         # the stored fh: that of fit, then (sktime) the last one given to predict
@@ -227,7 +227,7 @@ def test_member_carrying_code_is_refused(saved, payload, member):
     if member == "tensor":
         name = first_tensor_member(data)
     else:
-        name = meta["contexts"]["_y_context"]["data"][0]["member"]
+        name = meta["contexts"]["_y_context"][0]["data"][0]["member"]
     tampered = rebuild(data, **{name.replace("/", "__"): make()})
     CALLS.clear()
     with pytest.raises(ValueError, match=message) as info:
@@ -289,8 +289,8 @@ def _tensor(values):
 
 
 def _y_index(node):
-    return lambda data: with_meta(data, lambda m: m["contexts"]["_y_context"].update(
-        {"index": {**node, "values": m["contexts"]["_y_context"]["index"]["ordinals"]}}))
+    return lambda data: with_meta(data, lambda m: m["contexts"]["_y_context"][0].update(
+        {"index": {**node, "values": m["contexts"]["_y_context"][0]["index"]["ordinals"]}}))
 
 
 TAMPERING = {
@@ -352,12 +352,33 @@ def test_parameters_that_are_not_json_are_refused(tmp_path):
     assert not (tmp_path / "model.zip").exists()
 
 
-def test_panel_fits_are_refused(tmp_path):
-    index = pd.MultiIndex.from_product([["a", "b"], pd.RangeIndex(40)])
+def test_panel_fits_round_trip_without_pretrained_state(tmp_path):
+    index = pd.MultiIndex.from_product([["a", "b"], pd.RangeIndex(40)], names=["id", "t"])
     y = pd.DataFrame({"y": np.sin(np.arange(80) / 3.0)}, index=index)
-    f = tiny(MODELS["SMamba"], seq_len=8, pred_len=2).fit(y, fh=[1, 2])
-    with pytest.raises(NotImplementedError, match="single series"):
-        save_weights(f, tmp_path / "model.zip")
+    f = tiny(MODELS["SMamba"], seq_len=8, pred_len=2, fine_tune_epochs=1)
+    f.pretrain(y, fh=[1, 2]).fit(y, fh=[1, 2])
+    save_weights(f, tmp_path / "panel.zip")
+    loaded = load_weights(tmp_path / "panel.zip")
+    pd.testing.assert_frame_equal(loaded.predict(), f.predict())
+    assert loaded.series_keys_ == [("a",), ("b",)]
+    assert not hasattr(loaded, "pretrained_network_")  # what predict needs, nothing more
+    new = y.groupby(level=0).tail(1)
+    new.index = pd.MultiIndex.from_product([["a", "b"], [40]], names=["id", "t"])
+    loaded.update(new, update_params=False)
+    assert loaded.predict().index.get_level_values("t").unique().tolist() == [41, 42]
+
+
+def test_version_1_files_still_load(saved):
+    forecaster, data = saved
+
+    def as_version_1(meta):  # one context frame, no panel state, as version 1 wrote it
+        meta["format_version"] = 1
+        meta["contexts"]["_y_context"] = meta["contexts"]["_y_context"][0]
+        for name in ("series_keys_", "_index_names"):
+            meta["state"].pop(name)
+
+    loaded = load_weights(io.BytesIO(with_meta(data, as_version_1)))
+    pd.testing.assert_series_equal(loaded.predict(), forecaster.predict())
 
 
 def test_loading_keeps_the_global_torch_generator(saved):
