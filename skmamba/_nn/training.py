@@ -293,8 +293,9 @@ class TrainingResult:
     ----------
     history : list of dict
         One entry per epoch: ``epoch`` (1-based), ``train_loss``, ``val_loss`` (None without
-        validation), ``lr`` used in that epoch, ``seconds`` and ``batches`` (optimiser
-        steps; fewer than a whole epoch only in the last epoch of a ``max_steps`` budget).
+        validation), ``lr`` used in that epoch and ``seconds``; under a ``max_steps``
+        budget also ``batches``, the optimiser steps of the epoch (fewer than a whole epoch
+        only in the last one).
     n_epochs : int
         Epochs run (fewer than ``max_epochs`` after early stopping).
     best_epoch : int
@@ -566,8 +567,10 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
                     raise _diverged("validation", epoch, epoch_lr)
             history.append({
                 "epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": epoch_lr,
-                "seconds": time.perf_counter() - tic, "batches": epoch_batches,
+                "seconds": time.perf_counter() - tic,
             })
+            if max_steps is not None:
+                history[-1]["batches"] = epoch_batches
             progress.epoch_done(history[-1])
 
             if val_loss is not None:

@@ -57,7 +57,7 @@ def test_a_budget_of_whole_epochs_reproduces_max_epochs_bit_for_bit():
     by_steps = SMambaForecaster(**{**SETTINGS, "max_epochs": 1}, max_steps=27).fit(y, fh=[1, 2])
     np.testing.assert_array_equal(by_steps.predict().to_numpy(),
                                   by_epochs.predict().to_numpy())
-    assert [h["batches"] for h in by_epochs.history_] == [9, 9, 9]
+    assert [h["batches"] for h in by_steps.history_] == [9, 9, 9]
 
 
 @pytest.mark.parametrize("param, value", [("max_steps", 0), ("max_steps", 1.5),

@@ -257,7 +257,8 @@ def test_max_steps_of_whole_epochs_equals_max_epochs_bit_for_bit():
     assert torch.equal(by_steps, by_epochs)
     assert [h["train_loss"] for h in steps_result.history] == [
         h["train_loss"] for h in epochs_result.history]
-    assert [h["batches"] for h in epochs_result.history] == [8, 8]
+    assert [h["batches"] for h in steps_result.history] == [8, 8]
+    assert "batches" not in epochs_result.history[0]  # without a budget: as before
 
 
 def test_max_steps_and_max_epochs_whichever_comes_first():
