@@ -335,8 +335,33 @@ def write_report(results, out_dir, machine, threads):
         "| dataset | H | our best | MSE | best published | ratio | chosen by |",
         "|---|---|---|---|---|---|---|",
         *best,
+        "",
+        *coverage_lines(df),
     ]
     (out_dir / "ltsf.md").write_text("\n".join(lines) + "\n")
+
+
+def coverage_lines(df):
+    """Which cells of the ETTh grid each model has run at its published budget (paper
+    settings, current code): the seeds, or "-" where nothing was run."""
+    cells = [(d, h) for d in ("ETTh1", "ETTh2") for h in (96, 192, 336, 720)]
+    paper = df[df["settings"] == "paper settings"]
+    lines = [
+        "Coverage of the grid at each model's published budget (`paper_params`, untagged runs):",
+        "seeds run per cell; \"-\" = not run at that budget (rows above at other settings,",
+        "e.g. 3 epochs, do not count).",
+        "",
+        "| model | " + " | ".join(f"{d} {h}" for d, h in cells) + " |",
+        "|---|" + "---|" * len(cells),
+    ]
+    for model in REFERENCE_ROW:
+        runs = paper[paper["model"] == model]
+        entries = []
+        for d, h in cells:
+            seeds = sorted(runs[(runs["dataset"] == d) & (runs["horizon"] == h)]["seed"])
+            entries.append(",".join(str(s) for s in seeds) or "-")
+        lines.append(f"| {model} | " + " | ".join(entries) + " |")
+    return lines
 
 
 def settings_text(params, model):

@@ -91,5 +91,7 @@ def test_report_chooses_the_best_on_validation_rows(ltsf, tmp_path):
     report = (tmp_path / "ltsf.md").read_text()
     assert "| ETTh1 | 96 | SMamba (paper settings) | 0.390 |" in report
     assert "| ETTh1 | 96 | MixMamba | paper settings [old code] | 0.360 |" in report
-    assert "| ETTh1 | 336 | FMamba (paper settings) | 0.380 |" in report
-    assert report.rstrip().endswith("| test (no validation scores) |")
+    fmamba = [l for l in report.splitlines() if l.startswith("| ETTh1 | 336 | FMamba (")]
+    assert fmamba[0].endswith("| test (no validation scores) |")
+    # Coverage at the published budget: untagged paper-settings runs only.
+    assert "| MixMamba | - | - |" in report and "| SMamba | 0 | - |" in report
