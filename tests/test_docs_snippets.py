@@ -20,6 +20,7 @@ PAGES = {
     "index.rst": (),
     "user_guide/saving.rst": (),
     "user_guide/horizons.rst": (),
+    "user_guide/panels.rst": (),
     "user_guide/reproducibility.rst": (),
     "user_guide/exogenous.rst": (),
     "user_guide/probabilistic.rst": (),
