@@ -314,7 +314,8 @@ class BaseMambaForecaster(
         self.device_ = str(device)
         self.series_keys_ = keys
         self._index_names = list(y.index.names)
-        self._y_context = [SeriesContext(s.copy()) for s in ys]
+        # A panel's series are copies already; a single series is the caller's frame.
+        self._y_context = [SeriesContext(s if keys is not None else s.copy()) for s in ys]
         self._X_context = (
             [SeriesContext(x.loc[s.index].copy()) for s, x in zip(ys, Xs)]
             if self.n_exog_ else None

@@ -37,7 +37,8 @@ def split(frame):
     keys : list of tuple or None
         One key per series, in order of first appearance; None for a single series.
     frames : list of pandas.DataFrame
-        The series, each with a plain time index.
+        The series, each with a plain time index (copies, for a panel; the frame itself
+        for a single series).
 
     Examples
     --------
@@ -50,22 +51,28 @@ def split(frame):
     """
     if not isinstance(frame.index, pd.MultiIndex):
         return None, [frame]
-    codes = np.stack([np.asarray(c, dtype=np.int64) for c in frame.index.codes[:-1]], axis=1)
-    # Positions of each series' rows, in order of first appearance (sktime's order).
-    uniques, inverse = np.unique(codes, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    first = np.full(len(uniques), len(inverse))
-    np.minimum.at(first, inverse, np.arange(len(inverse)))
-    order = np.argsort(first, kind="stable")
-    rows = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[rows], np.arange(len(uniques) + 1))
+    index = frame.index
+    # One integer per instance (the instance levels' codes combined), so grouping the rows
+    # is a one-dimensional sort however many rows and levels there are.
+    levels = [np.asarray(c, dtype=np.int64) + 1 for c in index.codes[:-1]]  # NaN: -1 -> 0
+    flat = np.ravel_multi_index(levels, [len(lv) + 1 for lv in index.levels[:-1]])
+    _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # series in order of first appearance
+    if np.all(inverse[1:] >= inverse[:-1]):
+        rows = np.arange(len(inverse))  # already grouped (sktime's sorted panels)
+    else:
+        rows = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[rows], np.arange(len(first) + 1))
     keys, frames = [], []
-    time = frame.index.get_level_values(-1)
+    time = index.get_level_values(-1)
     for u in order:
         pos = rows[bounds[u]:bounds[u + 1]]
-        key = frame.index[pos[0]][:-1]
-        part = frame.iloc[pos]
-        part.index = _time_index(time[pos])
+        key = index[pos[0]][:-1]
+        part = frame.iloc[pos]  # a copy: the forecaster may keep it
+        part.index = time[pos]
+        if not part.index.is_monotonic_increasing:
+            part = part.sort_index()
+        part.index = _time_index(part.index)
         keys.append(tuple(key))
         frames.append(part)
     return keys, frames

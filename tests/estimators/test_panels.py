@@ -266,3 +266,14 @@ def test_panel_with_panel_X(panel):
     assert len(pred) == 6 and np.isfinite(pred.to_numpy()).all()
     with pytest.raises(ValueError, match="X lacks 1 of the panel's series, the first south"):
         f.predict(X=future_X.loc[["north"]])
+
+
+def test_split_groups_rows_in_any_order(panel):
+    from skmamba.estimators._panel import split
+
+    # sktime passes sorted panels; the split does not rely on it.
+    keys, frames = split(panel)
+    shuffled_keys, shuffled = split(panel.sample(frac=1.0, random_state=0))
+    assert sorted(shuffled_keys) == sorted(keys)
+    for key, frame in zip(shuffled_keys, shuffled):
+        pd.testing.assert_frame_equal(frame, frames[keys.index(key)])
