@@ -284,6 +284,11 @@ def write_report(results, out_dir, machine, threads):
         f"Machine: {machine}; torch threads per run: {threads}. MSE/MAE on scaled data, mean",
         "over the seeds listed; `ref` is the published row each model is held against (its own",
         "paper; S-Mamba for FMamba and MAT, which publish no ETT numbers); ratio = ours / ref.",
+        "`val MSE`: the same score on the validation rows (the only rows used to choose",
+        "settings). `s/epoch` is wall-clock time and `peak MB` the peak resident memory of the",
+        "run's process; the machine may have been shared with other jobs while they ran (MixMamba",
+        "ETTh1 H=96 took 18-40 s/epoch for the same work), so take the times as rough costs.",
+        "Rows tagged in brackets come from other code versions (see the tag).",
         "",
         "| dataset | H | model | settings | MSE | MAE | ref | ref MSE | ref MAE | MSE ratio "
         "| seeds | val MSE | s/epoch | epochs | peak MB |",
