@@ -137,7 +137,9 @@ def interrupt_and_resume(ctx, folder):
             "plain": plain}
 
 
-@pytest.fixture(scope="module")
+# Session scope: under xdist a worker may run other modules' tests between this module's,
+# which would tear a module fixture down and spawn the group again.
+@pytest.fixture(scope="session")
 def two_ranks(tmp_path_factory):
     """Every scenario trained by a group of 2 processes: {rank: {name: (history, weights)}}."""
     folder = tmp_path_factory.mktemp("ddp")
