@@ -1,5 +1,6 @@
 """sktime's distributed backends with skmamba: ``evaluate``, ``ForecastingGridSearchCV``,
-``ForecastingRandomizedSearchCV`` and vectorised fits on a real dask ``LocalCluster`` (two
+``ForecastingRandomizedSearchCV`` and backtests of a global panel model on a real dask
+``LocalCluster`` (two
 worker processes) and on a local ray instance give the serial numbers, the workers run one
 torch thread each, and forecasters fitted on a worker pickle and predict identically.
 
@@ -52,7 +53,7 @@ def airline():
 
 @pytest.fixture(scope="module")
 def panel(airline):
-    """Two monthly series as an sktime panel: fitting it fits one forecaster per series."""
+    """Two monthly series as an sktime panel: one global network learns from both."""
     return pd.concat({"a": airline.to_frame(), "b": 1.5 * airline.to_frame() - 40.0},
                      names=["series", "month"])
 
@@ -83,14 +84,6 @@ def randomized_search(backend=None, backend_params=None):
                                          backend=backend, backend_params=backend_params)
 
 
-def vectorised(backend=None, backend_params=None):
-    forecaster = tiny()
-    if backend is not None:
-        forecaster.set_config(**{"backend:parallel": backend,
-                                 "backend:parallel:params": backend_params or {}})
-    return forecaster
-
-
 # Serial references, computed once in this process (one torch thread: tests/conftest.py).
 @pytest.fixture(scope="module")
 def serial_evaluate(airline):
@@ -108,8 +101,8 @@ def serial_randomized(airline):
 
 
 @pytest.fixture(scope="module")
-def serial_vectorised(panel):
-    return vectorised().fit(panel, fh=FH)
+def serial_panel_evaluate(panel):
+    return run_evaluate(panel)
 
 
 def assert_search_equal(search, reference):
@@ -189,15 +182,17 @@ class _BackendChecks:
         assert len(search.cv_results_) == 3
         assert_search_equal(search, serial_randomized)
 
-    def test_vectorised_fit_matches_serial_and_pickles(self, panel, params,
-                                                       serial_vectorised):
-        forecaster = vectorised(self.backend, params).fit(panel, fh=FH)
-        assert forecaster.forecasters_.shape == (2, 1)  # one fit per series, on workers
-        expected = serial_vectorised.predict()
-        pred = forecaster.predict()
-        pd.testing.assert_frame_equal(pred, expected, rtol=1e-12, atol=0)
-        restored = pickle.loads(pickle.dumps(forecaster))
-        pd.testing.assert_frame_equal(restored.predict(), pred, check_exact=True)
+    def test_panel_backtest_matches_serial_and_pickles(self, panel, params,
+                                                       serial_panel_evaluate):
+        # Each fold fits one global network on both series, on a worker.
+        result = run_evaluate(panel, self.backend, params)
+        assert len(result) == len(serial_panel_evaluate) == 3
+        for ours, theirs in zip(result["y_pred"], serial_panel_evaluate["y_pred"]):
+            pd.testing.assert_frame_equal(ours, theirs, rtol=1e-12, atol=0)
+        fitted = result["fitted_forecaster"].iloc[-1]
+        assert fitted.series_keys_ == [("a",), ("b",)]
+        restored = pickle.loads(pickle.dumps(fitted))
+        pd.testing.assert_frame_equal(restored.predict(), fitted.predict(), check_exact=True)
 
 
 class TestDask(_BackendChecks):
