@@ -140,7 +140,9 @@ _COMMON_ATTRIBUTES = """\
         The horizon the network was trained for.
     history_ : list of dict
         Per epoch: ``epoch``, ``train_loss``, ``val_loss`` (None without validation),
-        ``lr`` and ``seconds``. ``pandas.DataFrame(history_)`` tabulates it.
+        ``lr`` and ``seconds`` (and ``batches``, its optimiser steps, under a ``max_steps``
+        budget). ``pandas.DataFrame(history_)`` tabulates it; empty after a zero-shot fit
+        (``fine_tune_epochs=0``).
     n_epochs_ : int
         Epochs run.
     best_epoch_ : int
