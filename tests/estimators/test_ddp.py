@@ -41,6 +41,17 @@ def test_two_processes_predict_as_one_process():
         one.update(new, update_params=True).predict().to_numpy(), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.xdist_group("ddp")
+def test_two_processes_train_a_panel_as_one_process():
+    y = frame(200)
+    panel = pd.concat({"north": y, "south": 2.0 * y - 1.0}, names=["region", "time"])
+    settings = {**SETTINGS, "validation_size": 20, "max_epochs": 2}
+    one = SMambaForecaster(**settings).fit(panel, fh=range(1, 7))
+    two = SMambaForecaster(**settings, n_processes=2).fit(panel, fh=range(1, 7))
+    np.testing.assert_allclose(two.predict().to_numpy(), one.predict().to_numpy(),
+                               rtol=1e-5, atol=1e-5)
+
+
 def test_max_steps_replaces_epochs():
     y = frame()  # 336 training windows: 21 batches of 16 per epoch
     f = SMambaForecaster(**{**SETTINGS, "max_epochs": 1}, max_steps=30).fit(y, fh=range(1, 7))
