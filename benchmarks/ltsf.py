@@ -260,6 +260,14 @@ def machine_description(device):
     return desc
 
 
+def machines_text(frame):
+    """The machines the runs of a frame come from, as one line."""
+    names = list(dict.fromkeys(frame["machine"].dropna()))
+    if len(names) == 1:
+        return names[0]
+    return "; ".join(names) + " (runs from several machines: ltsf.csv's machine column says which)"
+
+
 def write_report(results, out_dir, machine, threads):
     """Write the markdown table of means over seeds next to the published numbers."""
     df = pd.DataFrame(results)
@@ -458,7 +466,7 @@ def main(argv=None):
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.report_only:
         frame = pd.read_csv(out_dir / "ltsf.csv")
-        write_report(frame.to_dict("records"), out_dir, frame["machine"].iloc[-1], args.threads)
+        write_report(frame.to_dict("records"), out_dir, machines_text(frame), args.threads)
         return 0
     from skmamba.datasets import load_ett
 
@@ -511,7 +519,7 @@ def main(argv=None):
     frame["machine"] = frame.get("machine", machine)
     frame["machine"] = frame["machine"].fillna(machine)
     frame.to_csv(csv_file, index=False)
-    write_report(frame.to_dict("records"), out_dir, machine, args.threads)
+    write_report(frame.to_dict("records"), out_dir, machines_text(frame), args.threads)
     first = jobs[0]
     plot_window(plot_npz, out_dir / "ltsf_forecast.png",
                 f"{first[1]} on {first[0]}, H={first[2]}: first test window, column OT")
