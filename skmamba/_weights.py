@@ -36,7 +36,7 @@ from sktime.forecasting.base import ForecastingHorizon
 
 from . import __version__
 from .estimators import MODELS
-from .estimators._base import _PRETRAINED
+from .estimators._pretrain import PRETRAINED
 from .estimators._context import SeriesContext
 
 try:  # the kind of each feature sktime records in fit (an IntEnum)
@@ -255,7 +255,7 @@ def save_weights(forecaster, path):
     encoder = _Encoder()
     state = {}
     for name, value in vars(forecaster).items():
-        if name in params or name == _NETWORK or name in _CONTEXTS or name in _PRETRAINED:
+        if name in params or name == _NETWORK or name in _CONTEXTS or name in PRETRAINED:
             continue
         try:
             state[name] = encoder.value(value, name)

@@ -3,20 +3,20 @@
 ``fit``, ``predict``, ``update`` and the batch evaluation method
 :meth:`BaseMambaForecaster.predict_windows`. The rest lives in modules named for what they
 hold: the common parameters and their documentation (``_common_params``), input checks
-(``_validation``), scaling and features (``_data``), sklearn compatibility
-(``_sklearn_compat``), and training (:mod:`skmamba._nn.training`). A concrete forecaster
+(``_validation``), scaling and features (``_data``), panels split into series and
+forecasts put back (``_panel``), pretraining (``_pretrain``), probabilistic forecasts
+(``_probabilistic``), sklearn compatibility (``_sklearn_compat``), and training
+(:mod:`skmamba._nn.training`, :mod:`skmamba._nn.distributed`). A concrete forecaster
 lists its parameters and names its network class (see :mod:`skmamba.estimators.smamba`).
 """
 
 import copy
 import dataclasses
 import functools
-import numbers
 import warnings
 
 import numpy as np
 import pandas as pd
-import torch
 from sktime.forecasting.base import BaseForecaster
 
 from .._nn import checkpoint, distributed, training
@@ -24,18 +24,15 @@ from .._nn.windows import _as_tensor
 from . import _data, _panel, _validation, _windows
 from ._common_params import ParametersMixin
 from ._context import SeriesContext
+from ._pretrain import PRETRAINED, PretrainMixin
 from ._probabilistic import ProbabilisticMixin
 from ._sklearn_compat import SklearnCompatMixin
 
 __all__ = ["BaseMambaForecaster"]
 
-# What pretrain keeps (sktime's pretrained attributes): fit starts from these.
-_PRETRAINED = ("pretrained_network_", "pretrained_windows_", "pretrained_inputs_",
-               "pretrain_history_")
-
 
 class BaseMambaForecaster(
-    ProbabilisticMixin, ParametersMixin, SklearnCompatMixin, BaseForecaster
+    ProbabilisticMixin, PretrainMixin, ParametersMixin, SklearnCompatMixin, BaseForecaster
 ):
     """Base of all skmamba forecasters: a deep direct multi-horizon forecaster.
 
@@ -139,17 +136,23 @@ class BaseMambaForecaster(
         return distributed.train(build, windows, train_starts, val_starts, options=options,
                                  seed=seed, device=device)
 
-    def _scale(self, values):
-        return _data.scale(values, self.scale_mean_, self.scale_std_)
+    def _scale(self, values, series=0):
+        return _data.scale(values, self._stats("scale_mean_")[series],
+                           self._stats("scale_std_")[series])
 
     def _marks_for(self, index):
         return _data.marks_for(type(self).__name__, index, self.n_mark_)
 
-    def _exog_for(self, X, index, method):
+    def _exog_for(self, X, index, method, series=0):
         if self.n_exog_ == 0:
             return None
         return _data.exog_rows(type(self).__name__, X, index, self.exog_columns_,
-                               self.exog_mean_, self.exog_std_, method)
+                               self._stats("exog_mean_")[series],
+                               self._stats("exog_std_")[series], method)
+
+    def _stats(self, name):
+        """A fitted per-series statistic as (n_series, C), also for a single series."""
+        return np.atleast_2d(getattr(self, name))
 
     def _inference_device(self):
         # A forecaster trained with device="cuda" must still forecast after being loaded on
@@ -174,18 +177,7 @@ class BaseMambaForecaster(
         return super()._check_X_y(X=X, y=y, **kwargs)
 
     def _fit(self, y, X, fh):
-        epochs = self.fine_tune_epochs
-        if epochs is not None and (not isinstance(epochs, numbers.Integral)
-                                   or isinstance(epochs, bool) or epochs < 0):
-            raise ValueError(
-                f"{type(self).__name__}: fine_tune_epochs must be an int >= 0 (0 uses the "
-                f"pretrained network as it is) or None (max_epochs), got {epochs!r}"
-            )
-        if not hasattr(self, "pretrained_network_"):
-            epochs = None  # a fit from scratch
-        elif epochs is None:
-            epochs = self.max_epochs
-        self._fit_network_or_discard(y, X, fh, epochs)
+        self._fit_network_or_discard(y, X, fh, self._fine_tune_epochs())
         return self
 
     def _fit_network_or_discard(self, y, X, fh, epochs):
@@ -200,35 +192,15 @@ class BaseMambaForecaster(
         # Pretrained weights outlive a failed fit, as they outlive a refit.
         for name in list(vars(self)):
             if name in ("_y_context", "_X_context", "_index_names") or (
-                name.endswith("_") and not name.startswith("_") and name not in _PRETRAINED
+                name.endswith("_") and not name.startswith("_") and name not in PRETRAINED
             ):
                 delattr(self, name)
-
-    def _pretrain(self, y, X, fh):
-        self._fit(y, X, fh)
-        self._keep_as_pretrained([])
-        return self
-
-    def _pretrain_update(self, y, X, fh):
-        # Training continues from the pretrained weights for max_epochs on the new panel.
-        history = list(self.pretrain_history_)
-        self._fit_network_or_discard(y, X, fh, epochs=self.max_epochs)
-        self._keep_as_pretrained(history)
-        return self
-
-    def _keep_as_pretrained(self, earlier_history):
-        """Keep the network just trained as the pretrained one; drop the rest of the fit."""
-        self.pretrained_network_ = self.network_
-        self.pretrained_windows_ = (self.seq_len_, self.pred_len_)
-        self.pretrained_inputs_ = (self.n_columns_, self.n_mark_, self.n_exog_)
-        self.pretrain_history_ = earlier_history + list(self.history_)
-        self._discard_fitted_state()
 
     def _fit_network(self, y, X, fh, epochs=None):
         """Fit on ``y``; with ``epochs``, train the pretrained network for that many."""
         cls = type(self).__name__
         _validation.check_window_params(cls, self.seq_len, self.pred_len, self.validation_size)
-        pretrained = None if epochs is None else self.pretrained_network_
+        pretrained = epochs is not None
         options = self._training_options()
         device = training.resolve_device(self.device)
         keys, ys = _panel.split(y)
@@ -242,7 +214,7 @@ class BaseMambaForecaster(
         fh_max = None
         if fh is not None and (self.cutoff is not None or fh.is_relative):
             fh_max = int(np.max(fh.to_relative(self.cutoff)))
-        if pretrained is not None:
+        if pretrained:
             seq_len, pred_len = self.pretrained_windows_  # what the network was built for
         else:
             seq_len, pred_len = _windows.choose_windows(
@@ -255,24 +227,27 @@ class BaseMambaForecaster(
         width = seq_len + pred_len
         trains = [n >= width + v for n, v in zip(lengths, n_vals)]
         if not all(trains):
-            _warn_short_series(cls, keys, trains, seq_len, pred_len)
+            _panel.warn_short_series(cls, keys, trains, seq_len, pred_len)
 
         per_series = [
             _data.fit_preprocessing(cls, s, x, n - v if n - v > 0 else n)
             for s, x, n, v in zip(ys, Xs, lengths, n_vals)
         ]
-        fitted = _stack_fitted([p[0] for p in per_series], panel=keys is not None)
-        if pretrained is not None:
-            _check_pretrained_inputs(cls, self.pretrained_inputs_, fitted)
+        fitted = _panel.stack_fitted([p[0] for p in per_series], panel=keys is not None)
+        build = functools.partial(self._build_network, fitted["n_columns_"],
+                                  fitted["n_mark_"], fitted["n_exog_"])
+        start_weights = None
+        if pretrained:
+            build, start_weights = self._pretrained_start(fitted)
+            if epochs:
+                options = dataclasses.replace(options, max_epochs=epochs)
         self.seq_len_, self.pred_len_ = seq_len, pred_len
         vars(self).update(fitted)
         # All training series end to end; windows crossing a boundary are never drawn.
         parts = [(p, n, v) for p, n, v, t in zip(per_series, lengths, n_vals, trains) if t]
-        values, marks, exog = (
-            None if parts[0][0][k] is None else np.concatenate([p[k] for p, _, _ in parts])
-            for k in (1, 2, 3)
+        (values, offsets), (marks, _), (exog, _) = (
+            _panel.end_to_end([p[k] for p, _, _ in parts]) for k in (1, 2, 3)
         )
-        offsets = np.cumsum([0] + [n for _, n, _ in parts])
         train_starts = np.concatenate([
             off + np.arange(0, n - v - width + 1) for off, (_, n, v) in zip(offsets, parts)
         ])
@@ -285,15 +260,6 @@ class BaseMambaForecaster(
         windows = training.SeriesWindows(values, seq_len, pred_len, marks, exog, device=device)
 
         self.seed_ = _validation.seed_from(self.random_state)
-        build = functools.partial(
-            self._build_network, self.n_columns_, self.n_mark_, self.n_exog_)
-        start_weights = None
-        if pretrained is not None:
-            build = functools.partial(copy.deepcopy, pretrained)
-            if epochs:
-                options = dataclasses.replace(options, max_epochs=epochs)
-            start_weights = torch.nn.utils.parameters_to_vector(
-                pretrained.parameters()).detach().numpy()
         if self.checkpoint_dir is not None:
             # Named by everything the fit depends on, so only the same fit resumes from it.
             params = sorted((k, v) for k, v in self.get_params(deep=False).items()
@@ -321,10 +287,6 @@ class BaseMambaForecaster(
             if self.n_exog_ else None
         )
 
-    def _stats(self, name):
-        """A fitted per-series statistic as (n_series, C), also for a single series."""
-        return np.atleast_2d(getattr(self, name))
-
     def _forecast(self, x, x_mark, exog):
         """Scaled network outputs for stacked lookbacks (n, seq_len_, C) in one pass."""
         device = self._inference_device()
@@ -351,11 +313,15 @@ class BaseMambaForecaster(
                               self._stats("scale_std_")[:, None])
         return self._as_output(point[:, steps - 1], steps, fh, self.columns_)
 
+    def _output_index(self, steps, fh):
+        """The index of a forecast of ``steps``: the input's levels, one block per series."""
+        return _panel.output_index(self.series_keys_, _data.index_after(self.cutoff, steps, fh),
+                                   self._index_names)
+
     def _as_output(self, values, steps, fh, columns):
         """Per-series values (n_series, n_steps, k) as a frame in the input's format."""
-        index = _data.index_after(self.cutoff, steps, fh)
-        frames = [pd.DataFrame(v, index=index, columns=columns) for v in values]
-        return _panel.combine(self.series_keys_, frames, self._index_names)
+        return pd.DataFrame(values.reshape(-1, values.shape[-1]),
+                            index=self._output_index(steps, fh), columns=columns)
 
     def _roll_out(self, horizon, X):
         """The network's outputs for steps 1..horizon after the cutoff, in scaled units.
@@ -372,10 +338,9 @@ class BaseMambaForecaster(
         offsets = [_panel.steps_after(c.index, cutoff, cls) for c in contexts]
         n_blocks = -(-(horizon + max(offsets)) // block)
         Xs = _panel.split_like(X, self.series_keys_, cls, "X") if self.n_exog_ else None
-        mean, std = self._stats("scale_mean_"), self._stats("scale_std_")
         values, marks, exog = [], [], []
         for i, ctx in enumerate(contexts):
-            values.append(_data.scale(ctx.to_numpy(dtype=np.float64), mean[i], std[i]))
+            values.append(self._scale(ctx.to_numpy(dtype=np.float64), i))
             if not (self.n_mark_ or self.n_exog_):
                 continue
             last = self.cutoff if offsets[i] == 0 else ctx.index[-1:]
@@ -388,10 +353,7 @@ class BaseMambaForecaster(
                     cls, self._X_context[i].rows_at(ctx.index), future,
                     self._known_future_X(i, Xs[i], future), offsets[i] + horizon,
                 )
-                exog.append(_data.exog_rows(
-                    cls, X_rows, index, self.exog_columns_, self._stats("exog_mean_")[i],
-                    self._stats("exog_std_")[i], "predict",
-                ))
+                exog.append(self._exog_for(X_rows, index, "predict", i))
         values = np.stack(values)
         marks = np.stack(marks) if marks else None
         exog = np.stack(exog) if exog else None
@@ -490,25 +452,19 @@ class BaseMambaForecaster(
     def _fine_tune(self, tails):
         """Train a copy of the network on the windows whose last target is a new row."""
         width = self.seq_len_ + self.pred_len_
-        mean, std = self._stats("scale_mean_"), self._stats("scale_std_")
-        values, marks, exog, starts, offset = [], [], [], [], 0
-        for i, tail in tails:
-            values.append(_data.scale(tail.to_numpy(dtype=np.float64), mean[i], std[i]))
-            marks.append(self._marks_for(tail.index))
-            if self.n_exog_:
-                exog.append(_data.exog_rows(
-                    type(self).__name__, self._X_context[i].rows_at(tail.index), tail.index,
-                    self.exog_columns_, self._stats("exog_mean_")[i],
-                    self._stats("exog_std_")[i], "update",
-                ))
-            starts.append(offset + np.arange(len(tail) - width + 1))
-            offset += len(tail)
+        values, offsets = _panel.end_to_end(
+            [self._scale(tail.to_numpy(dtype=np.float64), i) for i, tail in tails])
+        marks, _ = _panel.end_to_end([self._marks_for(tail.index) for _, tail in tails])
+        exog, _ = _panel.end_to_end([
+            self._exog_for(self._X_context[i].rows_at(tail.index) if self.n_exog_ else None,
+                           tail.index, "update", i)
+            for i, tail in tails
+        ])
+        starts = [off + np.arange(len(tail) - width + 1)
+                  for off, (_, tail) in zip(offsets, tails)]
         device = self._inference_device()
-        windows = training.SeriesWindows(
-            np.concatenate(values), self.seq_len_, self.pred_len_,
-            None if marks[0] is None else np.concatenate(marks),
-            np.concatenate(exog) if exog else None, device=device,
-        )
+        windows = training.SeriesWindows(values, self.seq_len_, self.pred_len_, marks, exog,
+                                         device=device)
         options = dataclasses.replace(
             self._training_options(), max_epochs=min(self._update_epochs, self.max_epochs),
             lr=self.history_[-1]["lr"] if self.history_ else self.lr, patience=None,
@@ -586,41 +542,3 @@ class BaseMambaForecaster(
         )
         out = self._forecast(*windows.lookbacks())
         return _data.unscale(self._point(out), self.scale_mean_, self.scale_std_)
-
-
-def _warn_short_series(owner, keys, trains, seq_len, pred_len):
-    """One warning naming the series too short for a training window."""
-    short = [_panel._label(k) for k, t in zip(keys, trains) if not t]
-    shown = ", ".join(repr(k) for k in short[:10]) + (", ..." if len(short) > 10 else "")
-    warnings.warn(
-        f"{owner}: {len(short)} of {len(keys)} series are shorter than one training window "
-        f"(seq_len {seq_len} + pred_len {pred_len}, plus their validation rows) and are left "
-        f"out of training: {shown}. They are still forecast when they have seq_len rows.",
-        UserWarning, stacklevel=4,
-    )
-
-
-def _stack_fitted(per_series, panel):
-    """One set of fitted attributes from the per-series ones (statistics stacked)."""
-    if not panel:
-        return per_series[0]
-    fitted = dict(per_series[0])
-    for name in ("scale_mean_", "scale_std_", "exog_mean_", "exog_std_"):
-        if name in fitted:
-            fitted[name] = np.stack([f[name] for f in per_series])
-    return fitted
-
-
-def _check_pretrained_inputs(owner, pretrained, fitted):
-    """Raise unless the data gives the pretrained network the inputs it was built for."""
-    got = (fitted["n_columns_"], fitted["n_mark_"], fitted["n_exog_"])
-    if got != tuple(pretrained):
-        names = ("columns of y", "calendar features", "columns of X")
-        diff = "; ".join(f"{n}: pretrained {a}, now {b}"
-                         for n, a, b in zip(names, pretrained, got) if a != b)
-        raise ValueError(
-            f"{owner}: the pretrained network cannot take this data ({diff}). Fit on data "
-            f"shaped like the pretraining panel, or use a new forecaster (without pretrain) "
-            f"to train from scratch."
-        )
-

@@ -4,14 +4,19 @@ A forecaster receives one series as a ``DataFrame`` with a time index, and a pan
 hierarchy (sktime's ``pd-multiindex`` and ``pd_multiindex_hier`` mtypes) as a
 ``DataFrame`` whose index has one or more instance levels followed by the time level. The
 estimator layer works on a list of series either way: :func:`split` gives the instance keys
-(None for a single series) and one time-indexed frame per series, and :func:`combine` puts
-per-series frames back under the input's index levels.
+(None for a single series) and one time-indexed frame per series, :func:`end_to_end` holds
+the series' arrays end to end for training, :func:`stack_fitted` and
+:func:`warn_short_series` gather what fitting learns per series, and :func:`output_index`
+puts forecasts back under the input's index levels.
 """
+
+import warnings
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["split", "split_like", "combine", "steps_after"]
+__all__ = ["split", "split_like", "output_index", "end_to_end", "stack_fitted",
+           "warn_short_series", "steps_after"]
 
 
 def _time_index(index):
@@ -116,35 +121,84 @@ def _label(key):
     return key[0] if len(key) == 1 else key
 
 
-def combine(keys, frames, names):
-    """One frame from per-series ``frames``: the series itself, or a panel under ``keys``.
+def output_index(keys, index, names):
+    """The index of forecasts at the time points ``index``: itself, or every series' copy.
 
     Parameters
     ----------
     keys : list of tuple or None
         As returned by :func:`split`.
-    frames : list of pandas.DataFrame
-        Frames with a time index, one per key.
+    index : pandas.Index
+        The forecast's time points (the same for every series).
     names : list
         Names of the index levels (instance levels, then time) of the panel.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> from skmamba.estimators._panel import combine
-    >>> out = combine([("a",), ("b",)], [pd.DataFrame({"y": [1.0]}, index=[5])] * 2,
-    ...               ["id", "t"])
-    >>> out.index.tolist(), out.index.names
-    ([('a', 5), ('b', 5)], FrozenList(['id', 't']))
+    >>> from skmamba.estimators._panel import output_index
+    >>> out = output_index([("a",), ("b",)], pd.Index([5, 6]), ["id", "t"])
+    >>> out.tolist(), out.names
+    ([('a', 5), ('a', 6), ('b', 5), ('b', 6)], FrozenList(['id', 't']))
     """
     if keys is None:
-        return frames[0]
-    index = []
-    for key, f in zip(keys, frames):
-        index.extend(key + (t,) for t in f.index)
-    out = pd.concat(frames, ignore_index=True)
-    out.index = pd.MultiIndex.from_tuples(index, names=names)
-    return out
+        return index
+    return pd.MultiIndex.from_tuples([key + (t,) for key in keys for t in index],
+                                     names=names)
+
+
+def end_to_end(arrays):
+    """Arrays of several series concatenated, and the row at which each series starts.
+
+    A training set of many series is one array: windows are drawn only at starts inside
+    one series, so nothing is copied per window. Series without the input (None entries)
+    give None for both.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmamba.estimators._panel import end_to_end
+    >>> values, offsets = end_to_end([np.zeros((3, 1)), np.ones((2, 1))])
+    >>> values.shape, offsets.tolist()
+    ((5, 1), [0, 3])
+    >>> end_to_end([None, None])
+    (None, None)
+    """
+    if arrays[0] is None:
+        return None, None
+    return np.concatenate(arrays), np.cumsum([0] + [len(a) for a in arrays[:-1]])
+
+
+def stack_fitted(per_series, panel):
+    """One set of fitted attributes from the per-series ones (statistics stacked).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmamba.estimators._panel import stack_fitted
+    >>> fitted = [{"n_columns_": 1, "scale_mean_": np.array([m])} for m in (1.0, 2.0)]
+    >>> stack_fitted(fitted, panel=True)["scale_mean_"].tolist()
+    [[1.0], [2.0]]
+    """
+    if not panel:
+        return per_series[0]
+    fitted = dict(per_series[0])
+    for name in ("scale_mean_", "scale_std_", "exog_mean_", "exog_std_"):
+        if name in fitted:
+            fitted[name] = np.stack([f[name] for f in per_series])
+    return fitted
+
+
+def warn_short_series(owner, keys, trains, seq_len, pred_len):
+    """One warning naming the series too short for a training window."""
+    short = [_label(k) for k, t in zip(keys, trains) if not t]
+    shown = ", ".join(repr(k) for k in short[:10]) + (", ..." if len(short) > 10 else "")
+    warnings.warn(
+        f"{owner}: {len(short)} of {len(keys)} series are shorter than one training window "
+        f"(seq_len {seq_len} + pred_len {pred_len}, plus their validation rows) and are left "
+        f"out of training: {shown}. They are still forecast when they have seq_len rows.",
+        UserWarning, stacklevel=4,
+    )
 
 
 def steps_after(index, label, owner):

@@ -177,10 +177,7 @@ class ProbabilisticMixin:
 
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
         columns = self.columns_
-        # The index of the output frames (a panel's is its MultiIndex), one row per step.
-        index = self._as_output(
-            np.zeros((len(self._y_context), len(steps), 0)), steps, fh, []
-        ).index
+        index = self._output_index(steps, fh)  # a panel's: every series' steps
         horizon = int(steps.max())
         raw = self._roll_out(horizon, X)
         mean, std = self._unit_stats()

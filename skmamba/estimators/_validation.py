@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-__all__ = ["check_values", "check_columns", "check_window_params", "n_validation_rows",
+__all__ = ["check_values", "check_columns", "check_int", "check_window_params", "n_validation_rows",
            "check_enough_rows", "seed_from"]
 
 
@@ -103,7 +103,17 @@ def check_columns(owner, got, expected, name, method):
         )
 
 
-def _check_int(owner, name, value, low, allow_none=False):
+def check_int(owner, name, value, low, allow_none=False):
+    """Raise unless ``value`` is an int >= ``low`` (or None, when allowed).
+
+    Examples
+    --------
+    >>> from skmamba.estimators._validation import check_int
+    >>> check_int("Model", "fine_tune_epochs", -1, 0, allow_none=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: Model: fine_tune_epochs must be an int >= 0 or None, got -1
+    """
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
@@ -122,8 +132,8 @@ def check_window_params(owner, seq_len, pred_len, validation_size):
     ...
     ValueError: Model: seq_len must be an int >= 1 or None, got 0
     """
-    _check_int(owner, "seq_len", seq_len, 1, allow_none=True)
-    _check_int(owner, "pred_len", pred_len, 1, allow_none=True)
+    check_int(owner, "seq_len", seq_len, 1, allow_none=True)
+    check_int(owner, "pred_len", pred_len, 1, allow_none=True)
     vs = validation_size
     ok = (
         isinstance(vs, numbers.Integral) and not isinstance(vs, bool) and vs >= 0
