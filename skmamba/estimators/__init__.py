@@ -6,6 +6,7 @@ network module and one entry here.
 """
 
 from ._base import BaseMambaForecaster
+from ._ltsf_settings import best_ltsf_forecaster
 from .fmamba import FMambaForecaster
 from .mat import MATForecaster
 from .mixmamba import MixMambaForecaster
@@ -21,4 +22,4 @@ MODELS = {
     "TimeStarMamba": TimeStarMambaForecaster,
 }
 
-__all__ = [cls.__name__ for cls in MODELS.values()]
+__all__ = [cls.__name__ for cls in MODELS.values()] + ["best_ltsf_forecaster"]

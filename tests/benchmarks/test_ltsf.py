@@ -95,3 +95,27 @@ def test_report_chooses_the_best_on_validation_rows(ltsf, tmp_path):
     assert fmamba[0].endswith("| test (no validation scores) |")
     # Coverage at the published budget: untagged paper-settings runs only.
     assert "| MixMamba | - | - |" in report and "| SMamba | 0 | - |" in report
+
+
+def test_tuned_runs_record_their_lookback_and_overrides(ltsf):
+    import argparse
+
+    from skmamba.estimators import MODELS
+    from skmamba.estimators._ltsf_settings import TUNED
+
+    (dataset, horizon), entries = sorted(TUNED.items())[0]
+    model = next(m for m, cls in MODELS.items() if cls.__name__ in entries)
+    chosen = entries[MODELS[model].__name__]
+    args = argparse.Namespace(settings="tuned", seq_len=None, set={"max_epochs": 1})
+    seq_len, overrides = ltsf.run_settings(args, model, dataset, horizon)
+    assert seq_len == chosen.get("seq_len", 96)
+    assert overrides == {**{k: v for k, v in chosen.items() if k != "seq_len"},
+                         "max_epochs": 1}
+    # The published setting: no overrides, the published lookback; --seq-len wins.
+    paper = argparse.Namespace(settings="paper", seq_len=None, set={})
+    assert ltsf.run_settings(paper, model, dataset, horizon) == (96, {})
+    assert ltsf.run_settings(argparse.Namespace(settings="tuned", seq_len=48, set={}),
+                             model, dataset, horizon)[0] == 48
+    # A lookback other than 96 is part of the row's settings.
+    assert ltsf.settings_text('{"lr": 0.0001}', model, 336) == "lr=0.0001, seq_len=336"
+    assert ltsf.settings_text("{}", model) == "paper settings"

@@ -15,7 +15,8 @@ NETWORK_DATA_ARGS = {"seq_len", "pred_len", "n_channels", "n_mark", "n_exog", "o
 def test_registry_lists_every_public_forecaster():
     public = {name for name in dir(skmamba) if name.endswith("Forecaster")}
     assert public == {cls.__name__ for cls in MODELS.values()}
-    assert skmamba.estimators.__all__ == [cls.__name__ for cls in MODELS.values()]
+    assert skmamba.estimators.__all__ == [cls.__name__ for cls in MODELS.values()] + [
+        "best_ltsf_forecaster"]
     for cls in MODELS.values():
         assert issubclass(cls, BaseMambaForecaster) and cls._network is not None
 
