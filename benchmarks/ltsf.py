@@ -387,6 +387,36 @@ def coverage_lines(df):
     return lines
 
 
+def validation_choice(frame):
+    """What the search chose, from the runs of ``ltsf.csv``: per cell and model, the settings
+    (overrides of ``paper_params``, lookback included) with the lowest mean validation MSE
+    among those run with three seeds or more, and the model whose choice has the lowest.
+    ``skmamba/estimators/_ltsf_settings.py`` holds the result (a test compares them).
+
+    Returns ``(tuned, best)`` shaped like that module's ``TUNED`` and ``BEST``."""
+    df = pd.DataFrame(frame)
+    df = df[(df["tag"].isna() | (df["tag"] == "")) & df["val_mse"].notna()].copy()
+    lookbacks = df["seq_len"].fillna(96).astype(int)
+
+    def overrides(params, model, seq_len):
+        chosen = model_overrides(json.loads(params), model)
+        return json.dumps({**chosen, **({"seq_len": seq_len} if seq_len != 96 else {})},
+                          sort_keys=True)
+
+    df["overrides"] = [overrides(p, m, L) for p, m, L in zip(df["params"], df["model"], lookbacks)]
+    runs = df.groupby(["dataset", "horizon", "model", "overrides"]).agg(
+        val_mse=("val_mse", "mean"), seeds=("seed", "nunique")).reset_index()
+    runs = runs[runs["seeds"] >= 3]
+    tuned, best = {}, {}
+    for (dataset, horizon), cell in runs.groupby(["dataset", "horizon"]):
+        top = cell.loc[cell.groupby("model")["val_mse"].idxmin()]
+        key = (dataset, int(horizon))
+        tuned[key] = {MODELS[m].__name__: json.loads(o)
+                      for m, o in zip(top["model"], top["overrides"])}
+        best[key] = MODELS[top.loc[top["val_mse"].idxmin(), "model"]].__name__
+    return tuned, best
+
+
 def settings_text(params, model, seq_len=96):
     """The ``--set`` overrides (and a lookback other than the published 96) that applied to a
     run, as short text; "paper settings" if none."""

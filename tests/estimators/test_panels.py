@@ -41,7 +41,10 @@ def panel():
 
 
 # ---------------------------------------------------------------- a single series is unchanged
-# Forecasts of load_airline()[:100] at fh 1..3 by the code before panels were supported.
+# Forecasts of load_airline()[:100] at fh 1..3 by the code before panels were supported,
+# recorded on an Intel Xeon. torch's CPU kernels round float32 differently on other
+# processors (an AMD EPYC differs in the 8th digit), so the comparison allows float32
+# rounding; any change to what the code computes moves the forecasts far more.
 PINNED = {
     "SMamba": [330.86607999166955, 332.7120600559673, 315.0690582070406],
     "MAT": [331.8001315194181, 325.28005552582357, 324.9129881796063],
@@ -53,7 +56,7 @@ PINNED = {
 @pytest.mark.parametrize("name", list(PINNED))
 def test_single_series_numbers_are_unchanged(name):
     f = tiny(MODELS[name]).fit(load_airline().iloc[:100], fh=[1, 2, 3])
-    assert f.predict().to_numpy().ravel().tolist() == PINNED[name]
+    np.testing.assert_allclose(f.predict().to_numpy().ravel(), PINNED[name], rtol=1e-6)
 
 
 def test_a_panel_of_one_series_forecasts_like_the_series():
