@@ -335,7 +335,9 @@ def _train_spawned(build, windows, train_starts, val_starts, options, seed, devi
     with tempfile.TemporaryDirectory(prefix="skmamba-ddp-") as folder:
         try:
             mp.spawn(_spawned_rank, args=(n, job, folder), nprocs=n, join=True)
-        except mp.ProcessRaisedException as err:
+        # A rank whose error left the process group half torn down can die by a signal
+        # (gloo aborts) after writing its error: report that error in both cases.
+        except (mp.ProcessRaisedException, mp.ProcessExitedException) as err:
             original = _rank_error(folder, n)
             if original is None:
                 raise
