@@ -318,6 +318,10 @@ def free_port():
         return s.getsockname()[1]
 
 
+#: How many times a spawned group is started when a rank dies by a signal of its own.
+_SPAWN_ATTEMPTS = 2
+
+
 def _train_spawned(build, windows, train_starts, val_starts, options, seed, device):
     n = options.n_processes
     if device.type == "cuda" and torch.cuda.device_count() < n:
@@ -330,20 +334,29 @@ def _train_spawned(build, windows, train_starts, val_starts, options, seed, devi
         "train_starts": np.asarray(train_starts, dtype=np.int64),
         "val_starts": None if val_starts is None else np.asarray(val_starts, dtype=np.int64),
         "options": options, "seed": int(seed), "device_type": device.type,
-        "threads": max(1, torch.get_num_threads() // n), "port": free_port(),
+        "threads": max(1, torch.get_num_threads() // n),
     }
-    with tempfile.TemporaryDirectory(prefix="skmamba-ddp-") as folder:
-        try:
-            mp.spawn(_spawned_rank, args=(n, job, folder), nprocs=n, join=True)
-        # A rank whose error left the process group half torn down can die by a signal
-        # (gloo aborts) after writing its error: report that error in both cases.
-        except (mp.ProcessRaisedException, mp.ProcessExitedException) as err:
-            original = _rank_error(folder, n)
-            if original is None:
+    for attempt in range(_SPAWN_ATTEMPTS):
+        job["port"] = free_port()
+        with tempfile.TemporaryDirectory(prefix="skmamba-ddp-") as folder:
+            try:
+                mp.spawn(_spawned_rank, args=(n, job, folder), nprocs=n, join=True)
+            # A rank whose error left the process group half torn down can die by a signal
+            # (gloo aborts) after writing its error: report that error in both cases.
+            except (mp.ProcessRaisedException, mp.ProcessExitedException) as err:
+                original = _rank_error(folder, n)
+                if original is not None:
+                    raise original from err
+                # A rank killed by a signal without an error of its own: on a busy 2-core
+                # machine gloo sometimes aborts a rank ("terminate called without an
+                # active exception"). Training is seeded, so the group starts again on a
+                # fresh port and gives the same result.
+                if isinstance(err, mp.ProcessExitedException) and attempt + 1 < _SPAWN_ATTEMPTS:
+                    continue
                 raise
-            raise original from err
-        state = torch.load(os.path.join(folder, "result.pt"), map_location="cpu",
-                           weights_only=True)
+            state = torch.load(os.path.join(folder, "result.pt"), map_location="cpu",
+                               weights_only=True)
+        break
     with training.seeded(seed, "cpu"):  # forked, so the caller's RNG stays untouched
         network = build()
     network.load_state_dict(state["network"])
