@@ -398,12 +398,8 @@ def validation_choice(frame):
     df = df[(df["tag"].isna() | (df["tag"] == "")) & df["val_mse"].notna()].copy()
     lookbacks = df["seq_len"].fillna(96).astype(int)
 
-    def overrides(params, model, seq_len):
-        chosen = model_overrides(json.loads(params), model)
-        return json.dumps({**chosen, **({"seq_len": seq_len} if seq_len != 96 else {})},
-                          sort_keys=True)
-
-    df["overrides"] = [overrides(p, m, L) for p, m, L in zip(df["params"], df["model"], lookbacks)]
+    df["overrides"] = [json.dumps(run_overrides(p, m, L), sort_keys=True)
+                       for p, m, L in zip(df["params"], df["model"], lookbacks)]
     runs = df.groupby(["dataset", "horizon", "model", "overrides"]).agg(
         val_mse=("val_mse", "mean"), seeds=("seed", "nunique")).reset_index()
     runs = runs[runs["seeds"] >= 3]
@@ -417,12 +413,19 @@ def validation_choice(frame):
     return tuned, best
 
 
-def settings_text(params, model, seq_len=96):
-    """The ``--set`` overrides (and a lookback other than the published 96) that applied to a
-    run, as short text; "paper settings" if none."""
+def run_overrides(params, model, seq_len=96):
+    """What a run changed from ``paper_params``: its ``--set`` overrides for ``model`` (the
+    ``params`` JSON of ``ltsf.csv``) and its lookback when not the published 96."""
     overrides = model_overrides(json.loads(params) if isinstance(params, str) else {}, model)
     if seq_len != 96:
         overrides["seq_len"] = seq_len
+    return overrides
+
+
+def settings_text(params, model, seq_len=96):
+    """The ``--set`` overrides (and a lookback other than the published 96) that applied to a
+    run, as short text; "paper settings" if none."""
+    overrides = run_overrides(params, model, seq_len)
     return ", ".join(f"{k}={v}" for k, v in sorted(overrides.items())) or "paper settings"
 
 

@@ -4,9 +4,9 @@
 search by ``benchmarks/ltsf.py`` found better for one dataset and horizon, scored on the
 validation rows of the ETTh protocol (rows 8640-11520) and never on the test rows;
 ``benchmarks/README.md`` ("Past the papers") records the search space, the budget and the
-test scores of the chosen settings, and ``benchmarks/results/ltsf.md`` every setting run. Each entry lists only what differs from the
-model's ``paper_params``, and ``BEST`` names the model whose chosen settings had the lowest
-validation MSE in the cell.
+test scores of the chosen settings, and ``benchmarks/results/ltsf.md`` every setting run.
+Each entry lists only what differs from the model's ``paper_params``, and ``BEST`` names the
+model whose chosen settings had the lowest validation MSE in the cell.
 """
 
 # The longer lookback the search chose where it chose one, always with a smaller step (at the
