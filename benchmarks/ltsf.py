@@ -210,8 +210,13 @@ def run_one(args):
     mse, mae = score(forecasts, targets)
     # The validation rows' score, for choosing settings without looking at the test rows.
     val_rows = data.iloc[borders["val"][0]: borders["val"][1]]
-    val_mse, val_mae = score(forecaster.predict_windows(val_rows),
+    val_forecasts = forecaster.predict_windows(val_rows)
+    val_mse, val_mae = score(val_forecasts,
                              window_targets(val_rows, args.seq_len, args.horizon))
+    if args.forecasts_file:
+        save_forecasts(args.forecasts_file, val_forecasts, forecasts, dataset=args.dataset,
+                       model=args.model, horizon=args.horizon, seed=args.seed,
+                       seq_len=args.seq_len, params=json.dumps(args.set or {}, sort_keys=True))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.plot_file:
         np.savez(args.plot_file, forecast=forecasts[0], truth=targets[0],
@@ -226,6 +231,15 @@ def run_one(args):
         predict_seconds=round(predict_seconds, 1), peak_rss_mb=round(peak_mb),
         device=args.device, params=json.dumps(args.set or {}, sort_keys=True), tag=args.tag,
     )
+
+
+def save_forecasts(file, val, test, **run):
+    """Keep a run's validation and test forecasts with what identifies the run (``dataset``,
+    ``model``, ``horizon``, ``seed``, ``seq_len``, ``params``), for ensembles
+    (``benchmarks/ltsf_ensemble.py``). The target windows are the same for every lookback, so
+    runs of different lookbacks average window by window."""
+    np.savez(file, val=np.asarray(val, dtype=np.float32),
+             test=np.asarray(test, dtype=np.float32), **run)
 
 
 def model_overrides(overrides, model):
@@ -390,10 +404,11 @@ def coverage_lines(df):
 def validation_choice(frame):
     """What the search chose, from the runs of ``ltsf.csv``: per cell and model, the settings
     (overrides of ``paper_params``, lookback included) with the lowest mean validation MSE
-    among those run with three seeds or more, and the model whose choice has the lowest.
-    ``skmamba/estimators/_ltsf_settings.py`` holds the result (a test compares them).
+    among those run with three seeds or more. ``TUNED`` in
+    ``skmamba/estimators/_ltsf_settings.py`` holds the result (a test compares them); which
+    model, or average of models, is best in a cell is ``ltsf_ensemble.ensemble_choice``'s.
 
-    Returns ``(tuned, best)`` shaped like that module's ``TUNED`` and ``BEST``."""
+    Returns ``{(dataset, horizon): {class name: overrides}}``, shaped like ``TUNED``."""
     df = pd.DataFrame(frame)
     df = df[(df["tag"].isna() | (df["tag"] == "")) & df["val_mse"].notna()].copy()
     lookbacks = df["seq_len"].fillna(96).astype(int)
@@ -403,14 +418,12 @@ def validation_choice(frame):
     runs = df.groupby(["dataset", "horizon", "model", "overrides"]).agg(
         val_mse=("val_mse", "mean"), seeds=("seed", "nunique")).reset_index()
     runs = runs[runs["seeds"] >= 3]
-    tuned, best = {}, {}
+    tuned = {}
     for (dataset, horizon), cell in runs.groupby(["dataset", "horizon"]):
         top = cell.loc[cell.groupby("model")["val_mse"].idxmin()]
-        key = (dataset, int(horizon))
-        tuned[key] = {MODELS[m].__name__: json.loads(o)
-                      for m, o in zip(top["model"], top["overrides"])}
-        best[key] = MODELS[top.loc[top["val_mse"].idxmin(), "model"]].__name__
-    return tuned, best
+        tuned[(dataset, int(horizon))] = {MODELS[m].__name__: json.loads(o)
+                                          for m, o in zip(top["model"], top["overrides"])}
+    return tuned
 
 
 def run_overrides(params, model, seq_len=96):
@@ -470,6 +483,14 @@ def run_settings(args, model, dataset, horizon):
     return seq_len, {**overrides, **model_overrides(args.set, model)}
 
 
+def forecasts_key(overrides):
+    """A short stable name for a run's overrides, to tell its forecasts file apart."""
+    import hashlib
+
+    text = json.dumps(overrides, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
 def parse_set(items):
     """Parse ``key=value`` overrides into a dict with Python literals where possible."""
     import ast
@@ -514,6 +535,9 @@ def main(argv=None):
                         help="keep the runs already in ltsf.csv and add these")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite ltsf.md from the runs in ltsf.csv without running")
+    parser.add_argument("--forecasts-dir", default=None,
+                        help="also keep each run's validation and test forecasts there, one "
+                        ".npz per run, for benchmarks/ltsf_ensemble.py")
     parser.add_argument("--smoke-rows", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dataset", help=argparse.SUPPRESS)
@@ -521,6 +545,7 @@ def main(argv=None):
     parser.add_argument("--horizon", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--plot-file", help=argparse.SUPPRESS)
+    parser.add_argument("--forecasts-file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.set = parse_set(args.set)
     if any(key.rpartition(".")[2] == "seq_len" for key in args.set):
@@ -565,6 +590,10 @@ def main(argv=None):
             cmd += ["--set", *[f"{k}={v!r}" for k, v in overrides.items()]]
         if plot:
             cmd += ["--plot-file", str(plot_npz)]
+        if args.forecasts_dir:
+            Path(args.forecasts_dir).mkdir(parents=True, exist_ok=True)
+            name = f"{dataset}-{model}-H{horizon}-L{seq_len}-s{seed}-{forecasts_key(overrides)}"
+            cmd += ["--forecasts-file", str(Path(args.forecasts_dir) / f"{name}.npz")]
         env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode != 0:

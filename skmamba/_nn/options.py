@@ -58,6 +58,9 @@ class TrainingOptions:
     n_processes : int, default=1
         Data-parallel training processes that :func:`skmamba._nn.distributed.train` spawns
         (1: train in the calling process).
+    lr_decay_start : int, default=1
+        The first epoch after which ``lr_decay`` applies: epochs 1 to ``lr_decay_start``
+        train at ``lr``.
 
     Raises
     ------
@@ -92,11 +95,13 @@ class TrainingOptions:
     checkpoint_path: str | None = None
     max_steps: int | None = None
     n_processes: int = 1
+    lr_decay_start: int = 1
 
     def __post_init__(self):
         for name, low, allow_none in (("max_epochs", 1, self.max_steps is not None),
                                       ("batch_size", 1, False), ("patience", 1, True),
-                                      ("max_steps", 1, True), ("n_processes", 1, False)):
+                                      ("max_steps", 1, True), ("n_processes", 1, False),
+                                      ("lr_decay_start", 1, False)):
             value = getattr(self, name)
             if not _is_int(value, low, allow_none):
                 extra = " or None" if allow_none else ""

@@ -412,7 +412,8 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
 
     Each epoch shuffles the training windows with ``generator``, steps the optimiser on
     ``loss_fn(y_hat, y) + aux_loss`` with gradients clipped to ``clip_norm``, evaluates the
-    validation windows (when any), then multiplies the learning rate by ``lr_decay``. With
+    validation windows (when any), then multiplies the learning rate by ``lr_decay`` (from
+    epoch ``lr_decay_start`` on). With
     validation, the weights of the epoch with the lowest validation loss are restored at the
     end, and training stops after ``patience`` epochs without improvement. With
     ``options.max_steps``, training also stops after that many optimiser steps: the last
@@ -587,7 +588,7 @@ def train_network(network, windows, train_starts, val_starts=None, *, options,
                     f"early stopping after epoch {epoch}: no validation improvement "
                     f"for {stale} epochs; restoring epoch {best_epoch}"
                 )
-            else:
+            elif epoch >= options.lr_decay_start:
                 for group in opt.param_groups:
                     group["lr"] *= options.lr_decay
             if options.checkpoint_path is not None and main:

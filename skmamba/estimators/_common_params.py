@@ -27,9 +27,10 @@ __all__ = ["WINDOW_PARAMETERS", "TRAINING_PARAMETERS", "COMMON_PARAMETERS", "TES
 WINDOW_PARAMETERS = ("seq_len", "pred_len")
 #: How the network is trained and where; shared by every forecaster.
 TRAINING_PARAMETERS = (
-    "max_epochs", "max_steps", "fine_tune_epochs", "batch_size", "lr", "lr_decay", "loss",
-    "quantile_levels", "optimizer", "optimizer_kwargs", "validation_size", "patience",
-    "device", "n_processes", "random_state", "checkpoint_dir", "verbose",
+    "max_epochs", "max_steps", "fine_tune_epochs", "batch_size", "lr", "lr_decay",
+    "lr_decay_start", "loss", "quantile_levels", "optimizer", "optimizer_kwargs",
+    "validation_size", "patience", "device", "n_processes", "random_state",
+    "checkpoint_dir", "verbose",
 )
 #: Every parameter that is not architecture.
 COMMON_PARAMETERS = WINDOW_PARAMETERS + TRAINING_PARAMETERS
@@ -79,9 +80,12 @@ _TRAINING_PARAMETERS = """\
     lr : float, default={lr}
         Learning rate of the first epoch.
     lr_decay : float, default={lr_decay}
-        Multiplies the learning rate after every epoch. 0.5 reproduces the
-        Time-Series-Library ``lradj=type1`` schedule behind the published numbers; 1.0 keeps
-        it constant.
+        Multiplies the learning rate after every epoch from ``lr_decay_start`` on; 1.0 keeps
+        it constant. The papers' Time-Series-Library scripts (``lradj=type1``) halve it
+        from the end of the second epoch: ``lr_decay=0.5, lr_decay_start=2``.
+    lr_decay_start : int, default={lr_decay_start}
+        The first epoch after which ``lr_decay`` applies: epochs 1 to ``lr_decay_start``
+        train at ``lr``.
     loss : {{{losses}}}, default="{loss}"
         Training loss, computed on the standardised series. Point losses ("mse", "mae",
         "huber", "mse+mae") train a point forecast; its intervals are split-conformal
@@ -360,7 +364,8 @@ class ParametersMixin:
         try:
             options = TrainingOptions(
                 max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
-                lr_decay=self.lr_decay, loss=self.loss, optimizer=self.optimizer,
+                lr_decay=self.lr_decay, lr_decay_start=self.lr_decay_start,
+                loss=self.loss, optimizer=self.optimizer,
                 optimizer_kwargs=self.optimizer_kwargs, patience=self.patience,
                 verbose=self.verbose, max_steps=self.max_steps, n_processes=self.n_processes,
                 loss_kwargs={

@@ -164,6 +164,7 @@ class MixMambaForecaster(BaseMambaForecaster):
         batch_size=32,
         lr=3e-3,
         lr_decay=1.0,
+        lr_decay_start=1,
         loss="mae",
         quantile_levels=(0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975),
         optimizer="adamw",
@@ -198,6 +199,7 @@ class MixMambaForecaster(BaseMambaForecaster):
         self.batch_size = batch_size
         self.lr = lr
         self.lr_decay = lr_decay
+        self.lr_decay_start = lr_decay_start
         self.loss = loss
         self.quantile_levels = quantile_levels
         self.optimizer = optimizer

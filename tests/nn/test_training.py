@@ -129,6 +129,10 @@ def test_lr_decay_schedule():
     res = train_network(Constant(), w, np.arange(20),
                         options=options(max_epochs=3, lr=0.8, lr_decay=0.5))
     assert [h["lr"] for h in res.history] == [0.8, 0.4, 0.2]
+    # Time-Series-Library's type1: two epochs at the full rate, then halving.
+    res = train_network(Constant(), w, np.arange(20),
+                        options=options(max_epochs=4, lr=0.8, lr_decay=0.5, lr_decay_start=2))
+    assert [h["lr"] for h in res.history] == [0.8, 0.8, 0.4, 0.2]
 
 
 def test_nan_loss_raises_naming_epoch_and_lr():
@@ -187,6 +191,7 @@ def test_resolve_device():
     ("patience", 0, "patience must be an int >= 1 or None"),
     ("lr", float("inf"), "lr must be a positive finite"),
     ("lr_decay", 1.5, r"lr_decay must lie in \(0, 1\]"),
+    ("lr_decay_start", 0, "lr_decay_start must be an int >= 1"),
     ("loss", "rmse", "loss must be one of"),
     ("optimizer", "sgd", "optimizer must be one of"),
     ("optimizer_kwargs", [1], "optimizer_kwargs must be a dict"),
