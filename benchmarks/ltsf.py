@@ -361,13 +361,14 @@ def write_report(results, out_dir, machine, threads):
         )
     lines += [
         "",
-        "Our best model against the best published MSE of the cell (MixMamba, S-Mamba,",
+        "Our best single setting against the best published MSE of the cell (MixMamba, S-Mamba,",
         "TimeStar and the baselines quoted with them: iTransformer, PatchTST, TimesNet, DLinear).",
         "\"Our best\" is the row with the lowest validation MSE among the runs of the current",
         "code (untagged rows with three seeds where the cell has any, so one-seed screening",
         "runs do not compete; runs recorded without a validation score are candidates only in",
         "cells where no run has one, and are then chosen on the test MSE, as the last column",
-        "says):",
+        "says). Averages of several settings (ensembles), and the choice users get from",
+        "best_ltsf_forecaster, are in ltsf_ensemble.md.",
         "",
         "| dataset | H | our best | MSE | best published | ratio | chosen by |",
         "|---|---|---|---|---|---|---|",

@@ -39,14 +39,17 @@ TUNED = {
 #: EnsembleForecaster with aggfunc="mean"). benchmarks/ltsf_ensemble.py chose them, as the
 #: combination of the settings it scored with the lowest mean validation MSE over 3 seeds.
 BEST = {
-    ("ETTh1", 96): [("MATForecaster", _LONG)],
+    ("ETTh1", 96): [("MATForecaster", _LONG), ("MATForecaster", {}),
+                    ("MixMambaForecaster", {})],
     ("ETTh1", 192): [("MATForecaster", _LONG)],
     ("ETTh1", 336): [("MATForecaster", _LONG)],
-    ("ETTh1", 720): [("MATForecaster", _LONG)],
-    ("ETTh2", 96): [("MixMambaForecaster", _LONG)],
-    ("ETTh2", 192): [("MixMambaForecaster", {})],
-    ("ETTh2", 336): [("MATForecaster", {})],
-    ("ETTh2", 720): [("MATForecaster", {})],
+    ("ETTh1", 720): [("MATForecaster", _LONG), ("MATForecaster", {}),
+                     ("MixMambaForecaster", _LONG)],
+    ("ETTh2", 96): [("MixMambaForecaster", _LONG), ("MixMambaForecaster", {})],
+    ("ETTh2", 192): [("MATForecaster", {}), ("MixMambaForecaster", _LONG),
+                     ("MixMambaForecaster", {})],
+    ("ETTh2", 336): [("MATForecaster", {}), ("MixMambaForecaster", _LONG)],
+    ("ETTh2", 720): [("MATForecaster", {}), ("MixMambaForecaster", _LONG)],
 }
 
 

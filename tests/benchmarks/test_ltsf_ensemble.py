@@ -1,0 +1,90 @@
+"""Ensembles of LTSF runs: averaged forecasts are scored per seed, and the choice reads only
+the validation scores of combinations run on three seeds."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def ens():
+    spec = importlib.util.spec_from_file_location(
+        "ltsf_ensemble", ROOT / "benchmarks" / "ltsf_ensemble.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _save(ens, folder, model, seed, val, test, params="{}", seq_len=96):
+    name = f"{model}-{seq_len}-{params.count(':')}-s{seed}.npz"
+    ens.ltsf.save_forecasts(folder / name, val, test, dataset="ETTh1", model=model,
+                            horizon=val.shape[1], seed=seed, seq_len=seq_len, params=params)
+
+
+def test_members_with_opposite_errors_average_to_the_truth(ens, tmp_path):
+    rng = np.random.default_rng(0)
+    targets = {"val": rng.normal(size=(5, 4, 3)), "test": rng.normal(size=(6, 4, 3))}
+    err = {part: rng.normal(size=t.shape) for part, t in targets.items()}
+    for seed in (0, 1):
+        _save(ens, tmp_path, "MAT", seed, targets["val"] + err["val"],
+              targets["test"] + err["test"], params='{"lr": 0.0001}', seq_len=336)
+        _save(ens, tmp_path, "MixMamba", seed, targets["val"] - err["val"],
+              targets["test"] - err["test"])
+    # A third setting run on one seed only joins combinations for that seed alone.
+    _save(ens, tmp_path, "SMamba", 0, targets["val"], targets["test"])
+    runs = ens.load_runs(tmp_path)
+    rows = pd.DataFrame(ens.score_cell(runs, targets))
+    assert len(rows) == 2 * 3 + 4  # MAT, MixMamba, the pair: 2 seeds; SMamba's 4: seed 0
+    pair = rows[rows["members"].map(lambda m: len(json.loads(m)) == 2
+                                    and "SMamba" not in m)]
+    assert set(pair["seed"]) == {0, 1}
+    np.testing.assert_allclose(pair[["val_mse", "mse", "mae"]].to_numpy(), 0, atol=1e-6)
+    mat = rows[rows["members"].str.contains("MAT") & (rows["n_members"] == 1)]
+    assert json.loads(json.loads(mat["members"].iloc[0])[0]) == [
+        "MAT", {"lr": 0.0001, "seq_len": 336}]
+    np.testing.assert_allclose(mat["mse"], np.mean(err["test"] ** 2), rtol=1e-5)
+    triple = rows[rows["n_members"] == 3]
+    assert list(triple["seed"]) == [0]
+
+
+def test_forecasts_of_the_wrong_shape_are_refused(ens, tmp_path):
+    targets = {"val": np.zeros((5, 4, 3)), "test": np.zeros((6, 4, 3))}
+    _save(ens, tmp_path, "MAT", 0, np.zeros((4, 4, 3)), np.zeros((6, 4, 3)))
+    with pytest.raises(ValueError, match="val forecasts"):
+        ens.score_cell(ens.load_runs(tmp_path), targets)
+
+
+def _frame(rows):
+    return pd.DataFrame([
+        dict(dataset="ETTh2", horizon=336, members=json.dumps(members), seed=seed,
+             n_members=len(members), val_mse=val, mse=0.0)
+        for members, seeds, val in rows for seed in seeds
+    ])
+
+
+def test_choice_reads_validation_scores_of_three_seed_combinations(ens):
+    mat = json.dumps(["MAT", {}])
+    mix = json.dumps(["MixMamba", {"lr": 0.0001, "seq_len": 336}])
+    frame = _frame([
+        ([mat], (0, 1, 2), 0.40),
+        ([mat, mix], (0, 1, 2), 0.38),
+        ([mix], (0,), 0.10),  # one seed: does not compete however low
+    ])
+    assert ens.ensemble_choice(frame) == {("ETTh2", 336): [
+        ("MATForecaster", {}), ("MixMambaForecaster", {"lr": 0.0001, "seq_len": 336})]}
+    # On a tie the smaller combination wins.
+    tie = _frame([([mat], (0, 1, 2), 0.38), ([mat, mix], (0, 1, 2), 0.38)])
+    assert ens.ensemble_choice(tie) == {("ETTh2", 336): [("MATForecaster", {})]}
+
+
+def test_best_table_is_the_choice_of_the_recorded_ensembles(ens):
+    from skmamba.estimators._ltsf_settings import BEST
+
+    frame = pd.read_csv(ROOT / "benchmarks" / "results" / "ltsf_ensemble.csv")
+    assert ens.ensemble_choice(frame) == BEST
