@@ -347,14 +347,10 @@ def write_report(results, out_dir, machine, threads):
         else:
             top, chosen_by = cell.loc[cell["mse"].idxmin()], "test (no validation scores)"
         top_name = f"{top['model']} ({top['settings']})"
-        published = [
-            (table[dataset][horizon][0], name)
-            for name, table in {**PUBLISHED, **BASELINES}.items()
-            if horizon in table.get(dataset, {})
-        ]
-        if not published:
+        published = best_published(dataset, horizon)
+        if published is None:
             continue
-        pub_best, pub_name = min(published)
+        pub_best, pub_name = published
         best.append(
             f"| {dataset} | {horizon} | {top_name} | {top['mse']:.3f} | {pub_best:.3f} "
             f"({pub_name}) | {top['mse'] / pub_best:.3f} | {chosen_by} |"
@@ -377,6 +373,17 @@ def write_report(results, out_dir, machine, threads):
         *coverage_lines(df),
     ]
     (out_dir / "ltsf.md").write_text("\n".join(lines) + "\n")
+
+
+def best_published(dataset, horizon):
+    """The lowest published MSE of a cell and the row it comes from (the papers and the
+    baselines quoted with them), or None where nothing is published."""
+    published = [
+        (table[dataset][horizon][0], name)
+        for name, table in {**PUBLISHED, **BASELINES}.items()
+        if horizon in table.get(dataset, {})
+    ]
+    return min(published) if published else None
 
 
 def coverage_lines(df):
@@ -439,7 +446,11 @@ def run_overrides(params, model, seq_len=96):
 def settings_text(params, model, seq_len=96):
     """The ``--set`` overrides (and a lookback other than the published 96) that applied to a
     run, as short text; "paper settings" if none."""
-    overrides = run_overrides(params, model, seq_len)
+    return overrides_text(run_overrides(params, model, seq_len))
+
+
+def overrides_text(overrides):
+    """Overrides of ``paper_params`` as short text; "paper settings" if none."""
     return ", ".join(f"{k}={v}" for k, v in sorted(overrides.items())) or "paper settings"
 
 
@@ -569,6 +580,8 @@ def main(argv=None):
     for dataset in args.datasets:  # any download happens once, here, before the runs
         load_ett(dataset, args.data_dir)
     plot_npz = out_dir / "ltsf_forecast.npz"
+    if args.forecasts_dir:
+        Path(args.forecasts_dir).mkdir(parents=True, exist_ok=True)
     jobs = [
         (d, m, h, s)
         for d in args.datasets for h in args.horizons for m in args.models for s in args.seeds
@@ -592,7 +605,6 @@ def main(argv=None):
         if plot:
             cmd += ["--plot-file", str(plot_npz)]
         if args.forecasts_dir:
-            Path(args.forecasts_dir).mkdir(parents=True, exist_ok=True)
             name = f"{dataset}-{model}-H{horizon}-L{seq_len}-s{seed}-{forecasts_key(overrides)}"
             cmd += ["--forecasts-file", str(Path(args.forecasts_dir) / f"{name}.npz")]
         env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))

@@ -57,8 +57,7 @@ def member_key(model, params, seq_len):
 
 def member_text(key):
     model, overrides = json.loads(key)
-    settings = ", ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
-    return f"{model} ({settings or 'paper settings'})"
+    return f"{model} ({ltsf.overrides_text(overrides)})"
 
 
 def load_runs(forecasts_dir):
@@ -114,35 +113,45 @@ def cell_targets(dataset, horizon, data_dir):
     return out
 
 
+def combination_means(frame):
+    """Each combination's scores averaged over its seeds, with the seeds listed."""
+    df = pd.DataFrame(frame)
+    means = df.groupby(["dataset", "horizon", "members", "n_members"]).agg(
+        val_mse=("val_mse", "mean"), mse=("mse", "mean"), mae=("mae", "mean"),
+        mse_std=("mse", "std"), seeds=("seed", lambda s: ",".join(map(str, sorted(s)))),
+        n_seeds=("seed", "nunique"),
+    ).reset_index()
+    means["text"] = [" + ".join(member_text(m) for m in json.loads(c))
+                     for c in means["members"]]
+    return means
+
+
+def chosen(means, min_seeds=3):
+    """Per cell, the row of :func:`combination_means` with the lowest mean validation MSE
+    among combinations scored on ``min_seeds`` seeds or more (fewer members on a tie)."""
+    full = means[means["n_seeds"] >= min_seeds]
+    return full.sort_values(["val_mse", "n_members"]).groupby(
+        ["dataset", "horizon"], sort=True).head(1).sort_values(["dataset", "horizon"])
+
+
 def ensemble_choice(frame, min_seeds=3):
-    """Per cell, the combination with the lowest mean validation MSE among those scored on
-    ``min_seeds`` seeds or more (fewer members on a tie): ``{(dataset, horizon): [(class
-    name, overrides), ...]}``, shaped like ``_ltsf_settings.BEST``."""
+    """The choice of every cell, ``{(dataset, horizon): [(class name, overrides), ...]}``,
+    shaped like ``_ltsf_settings.BEST`` (see :func:`chosen`)."""
     from skmamba.estimators import MODELS
 
-    scores = pd.DataFrame(frame).groupby(["dataset", "horizon", "members", "n_members"]).agg(
-        val_mse=("val_mse", "mean"), seeds=("seed", "nunique")).reset_index()
-    scores = scores[scores["seeds"] >= min_seeds]
-    choice = {}
-    for (dataset, horizon), cell in scores.groupby(["dataset", "horizon"]):
-        top = cell.sort_values(["val_mse", "n_members"]).iloc[0]
-        choice[(dataset, int(horizon))] = [
+    return {
+        (top.dataset, int(top.horizon)): [
             (MODELS[model].__name__, overrides)
-            for model, overrides in map(json.loads, json.loads(top["members"]))
+            for model, overrides in map(json.loads, json.loads(top.members))
         ]
-    return choice
+        for top in chosen(combination_means(frame), min_seeds).itertuples()
+    }
 
 
 def write_report(frame, out_file):
     """The chosen combination of each cell against its best single setting and the best
     published MSE, then every combination's means."""
-    df = pd.DataFrame(frame)
-    df["text"] = [" + ".join(member_text(m) for m in json.loads(c)) for c in df["members"]]
-    means = df.groupby(["dataset", "horizon", "text", "members", "n_members"]).agg(
-        val_mse=("val_mse", "mean"), mse=("mse", "mean"), mae=("mae", "mean"),
-        mse_std=("mse", "std"), seeds=("seed", lambda s: ",".join(map(str, sorted(s)))),
-    ).reset_index()
-    means["n_seeds"] = means["seeds"].str.count(",") + 1
+    means = combination_means(frame)
     lines = [
         "# Ensembles on the ETTh protocol (benchmarks/ltsf_ensemble.py)",
         "",
@@ -158,15 +167,11 @@ def write_report(frame, out_file):
         "| best published | ratio |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    full = means[means["n_seeds"] >= 3]
-    for (dataset, horizon), cell in full.groupby(["dataset", "horizon"]):
-        top = cell.sort_values(["val_mse", "n_members"]).iloc[0]
-        singles = cell[cell["n_members"] == 1].sort_values("val_mse")
-        single = singles.iloc[0] if len(singles) else None
-        published = [(table[dataset][horizon][0], name)
-                      for name, table in {**ltsf.PUBLISHED, **ltsf.BASELINES}.items()
-                      if horizon in table.get(dataset, {})]
-        pub_best, pub_name = min(published)
+    singles = chosen(means[means["n_members"] == 1]).set_index(["dataset", "horizon"])
+    for top in chosen(means).to_dict("records"):
+        dataset, horizon = top["dataset"], top["horizon"]
+        single = singles.loc[(dataset, horizon)] if (dataset, horizon) in singles.index else None
+        pub_best, pub_name = ltsf.best_published(dataset, horizon)
         single_cells = (f"{single['text']} | {single['mse']:.3f}" if single is not None
                         else "– | –")
         lines.append(

@@ -63,7 +63,7 @@ def test_forecasts_of_the_wrong_shape_are_refused(ens, tmp_path):
 def _frame(rows):
     return pd.DataFrame([
         dict(dataset="ETTh2", horizon=336, members=json.dumps(members), seed=seed,
-             n_members=len(members), val_mse=val, mse=0.0)
+             n_members=len(members), val_mse=val, mse=0.0, mae=0.0)
         for members, seeds, val in rows for seed in seeds
     ])
 
