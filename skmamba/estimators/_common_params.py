@@ -5,8 +5,8 @@ Names and documentation of the common parameters are written once here.
 parameter that is not common goes to the network class the forecaster declares) and its
 validated training options.
 
-A forecaster's docstring writes the lines ``{window_parameters}``, ``{training_parameters}``
-and ``{common_attributes}``; :func:`fill_docstring` replaces them with the text below, with
+A forecaster's docstring writes the lines ``{window_parameters}``, ``{training_parameters}``,
+``{common_attributes}`` and ``{kernel_deviation}`` (in its list of deviations); :func:`fill_docstring` replaces them with the text below, with
 that forecaster's defaults (read from its signature) filled in. The names here are also what
 the base leaves out when it passes the remaining constructor parameters to the network.
 """
@@ -134,6 +134,12 @@ _TRAINING_PARAMETERS = """\
         stay silent. 2 also prints one line per epoch (losses, learning rate, time) and the
         early-stopping notice to stdout, with or without a terminal."""
 
+# How every forecaster runs Mamba differently from mamba-ssm-based code, written once.
+_KERNEL_DEVIATION = """\
+    - the selective scan runs on skmamba's own kernels (a fused scan on CPU, a Triton
+      kernel on CUDA) with the semantics of mamba-ssm's ``selective_scan_fn``, instead of
+      mamba-ssm's CUDA kernels; gradients are clipped at norm 1;"""
+
 _COMMON_ATTRIBUTES = """\
     Attributes
     ----------
@@ -204,6 +210,7 @@ def fill_docstring(cls):
         ("{window_parameters}", _WINDOW_PARAMETERS),
         ("{training_parameters}", _TRAINING_PARAMETERS),
         ("{common_attributes}", _COMMON_ATTRIBUTES),
+        ("{kernel_deviation}", _KERNEL_DEVIATION),
     ):
         if "    " + marker in doc:
             doc = doc.replace("    " + marker, text.format(**defaults, **choices))

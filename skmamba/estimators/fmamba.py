@@ -45,8 +45,8 @@ class FMambaForecaster(BaseMambaForecaster):
       variable's rows over both become one extra token, so the variable-mixing layers let
       every target read the covariate's known future values; ``predict`` needs ``X`` over
       the forecast horizon (the fast attention carries them to the target tokens);
-    - pure-PyTorch selective scan; gradients are clipped at norm 1; ``y`` is standardised
-      with the training rows' statistics inside the forecaster.
+    {kernel_deviation}
+    - ``y`` is standardised with the training rows' statistics inside the forecaster.
 
     Parameters
     ----------

@@ -57,8 +57,8 @@ class MATForecaster(BaseMambaForecaster):
       state only costs time (CPU cost grows linearly with ``d_state``);
     - ``(n1, n2) = (128, 64)``: TimeMachine's middle Weather setting, and small enough for
       ETT-sized data sets (seven variables, about 8,500 training windows);
-    - the selective scan is pure PyTorch; gradients are clipped at norm 1; ``y`` is
-      standardised with the training rows' statistics.
+    {kernel_deviation}
+    - ``y`` is standardised with the training rows' statistics.
 
     Parameters
     ----------

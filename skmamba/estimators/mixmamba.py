@@ -69,8 +69,8 @@ class MixMambaForecaster(BaseMambaForecaster):
       Mamba, every weight re-drawn uniformly, which also overwrites Mamba's step-size
       initialisation); ``expert_residual=True`` is the paper's Algorithm 1 (RMSNorm prenorm
       and skip in each expert), ``expert_init="mamba"`` the standard initialisation;
-    - pure-PyTorch selective scan instead of the ``mamba_ssm`` CUDA kernels; gradients are
-      clipped at norm 1; ``y`` is standardised with the training rows' statistics inside
+    {kernel_deviation}
+    - ``y`` is standardised with the training rows' statistics inside
       the forecaster (the published numbers standardise the data set the same way);
     - calendar features and ``X`` are not used, as in the paper.
 

@@ -35,8 +35,7 @@ class SMambaForecaster(BaseMambaForecaster):
 
     Deviations from the official code:
 
-    - pure-PyTorch selective scan (CPU, or Triton on CUDA) instead of the ``mamba_ssm``
-      CUDA kernels; same parameters and initialisation;
+    {kernel_deviation}
     - the unused modules the official layers construct (an extra ``Mamba(d_model=11)``,
       attention) are not built, which changes nothing in the forward pass but the seed
       stream;

@@ -54,7 +54,8 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
       forecast horizon become one context token pooled by STAR, so the forecast reads the
       covariates' known future values (``predict`` needs ``X`` over the forecast horizon);
       calendar features are added when ``y`` has a datetime or period index;
-    - pure-PyTorch selective scan; ``y`` and ``X`` are standardised with the training rows'
+    {kernel_deviation}
+    - ``y`` and ``X`` are standardised with the training rows'
       statistics inside the forecaster.
 
     Parameters
