@@ -7,9 +7,20 @@ window, which is what sktime's ``EnsembleForecaster`` with ``aggfunc="mean"`` pr
 scores the average as ``ltsf.py`` scores a single run. Ensemble seed ``s`` averages the members'
 runs of seed ``s``, so the mean over seeds is over independent ensembles.
 
-The choice per cell is the combination with the lowest mean validation MSE over three seeds or
-more (one member is a combination too, so an ensemble is chosen only where it wins on the
-validation rows); the test rows are scored but never looked at to choose.
+Two rules choose a combination per cell, both from the validation rows alone; the test rows are
+scored but never looked at to choose:
+
+- ``"lowest validation MSE"``: the combination with the lowest mean validation MSE over three
+  seeds or more (one member is a combination too, so an ensemble is chosen only where it wins);
+- ``"average of all"``: every setting run on three seeds in the cell, averaged. Nothing is
+  selected, so nothing can be fitted to the validation period's noise; simple averages are
+  known to be hard to beat with selected or fitted combinations (the "forecast combination
+  puzzle", Stock and Watson 2004; Smith and Wallis 2009).
+
+:func:`combination_rule` decides between them on the validation rows: it splits the
+validation windows in two halves in time (no target row in both), chooses the lowest-MSE
+combination on the first half, and compares its MSE on the second half with the average of
+all there; the rule with the lower mean log-ratio over the cells is used in every cell.
 ``skmamba/estimators/_ltsf_settings.py`` holds the choice (``BEST``) and a test compares it with
 :func:`ensemble_choice` of the committed results.
 
@@ -79,8 +90,17 @@ def combinations(members):
         yield from itertools.combinations(sorted(members), size)
 
 
+def validation_halves(n_windows, horizon):
+    """The first and second halves in time of a cell's validation windows, as slices, with no
+    target row in both: the second half starts after the first half's last target row."""
+    half = n_windows // 2
+    return slice(0, half), slice(half + horizon - 1, n_windows)
+
+
 def score_cell(cell_runs, targets):
-    """Rows of scores for each combination of the cell's settings and each seed they share.
+    """Rows of scores for each combination of the cell's settings and each seed they share:
+    MSE and MAE on the validation and the test windows, and the validation MSE of each half
+    of the validation windows (:func:`validation_halves`).
 
     ``targets`` maps "val" and "test" to the target windows (n_windows, horizon, n_columns)."""
     forecasts = {}
@@ -98,6 +118,11 @@ def score_cell(cell_runs, targets):
                     raise ValueError(f"{part} forecasts of {combo} have shape {mean.shape}, "
                                      f"the targets {targets[part].shape}")
                 row[prefix + "mse"], row[prefix + "mae"] = ltsf.score(mean, targets[part])
+                if part == "val":
+                    halves = validation_halves(len(mean), mean.shape[1])
+                    for name, rows_ in zip(("val_first_mse", "val_second_mse"), halves):
+                        row[name] = (ltsf.score(mean[rows_], targets[part][rows_])[0]
+                                     if len(mean[rows_]) else np.nan)
             rows.append(row)
     return rows
 
@@ -116,8 +141,12 @@ def cell_targets(dataset, horizon, data_dir):
 def combination_means(frame):
     """Each combination's scores averaged over its seeds, with the seeds listed."""
     df = pd.DataFrame(frame)
+    for column in ("val_first_mse", "val_second_mse"):
+        if column not in df:
+            df[column] = np.nan
     means = df.groupby(["dataset", "horizon", "members", "n_members"]).agg(
-        val_mse=("val_mse", "mean"), mse=("mse", "mean"), mae=("mae", "mean"),
+        val_mse=("val_mse", "mean"), val_first_mse=("val_first_mse", "mean"),
+        val_second_mse=("val_second_mse", "mean"), mse=("mse", "mean"), mae=("mae", "mean"),
         mse_std=("mse", "std"), seeds=("seed", lambda s: ",".join(map(str, sorted(s)))),
         n_seeds=("seed", "nunique"),
     ).reset_index()
@@ -126,59 +155,114 @@ def combination_means(frame):
     return means
 
 
-def chosen(means, min_seeds=3):
-    """Per cell, the row of :func:`combination_means` with the lowest mean validation MSE
-    among combinations scored on ``min_seeds`` seeds or more (fewer members on a tie)."""
+LOWEST, ALL = "lowest validation MSE", "average of all"
+
+
+def chosen(means, rule=LOWEST, min_seeds=3, score="val_mse"):
+    """Per cell, the row of :func:`combination_means` that ``rule`` picks among combinations
+    scored on ``min_seeds`` seeds or more: the lowest mean ``score`` (fewer members on a tie),
+    or the combination of every such setting (:data:`ALL`)."""
     full = means[means["n_seeds"] >= min_seeds]
-    return full.sort_values(["val_mse", "n_members"]).groupby(
+    order = [score, "n_members"] if rule == LOWEST else ["n_members", score]
+    ascending = [True, True] if rule == LOWEST else [False, True]
+    return full.sort_values(order, ascending=ascending).groupby(
         ["dataset", "horizon"], sort=True).head(1).sort_values(["dataset", "horizon"])
+
+
+def combination_rule(means, min_seeds=3):
+    """Which rule the validation rows favour, and the per-cell evidence.
+
+    In each cell, the combination with the lowest MSE on the first half of the validation
+    windows is scored on the second half, against the average of all settings there. The
+    rule with the lower mean of log(MSE) over the cells wins; :data:`LOWEST` on a tie or
+    where no cell can be compared. Returns ``(rule, table)``, the table one row per cell."""
+    lowest = chosen(means, LOWEST, min_seeds, score="val_first_mse")
+    every = chosen(means, ALL, min_seeds)
+    table = lowest.merge(every, on=["dataset", "horizon"], suffixes=("_lowest", "_all"))
+    table = table[["dataset", "horizon", "text_lowest", "val_second_mse_lowest",
+                   "text_all", "val_second_mse_all"]].dropna()
+    if table.empty:
+        return LOWEST, table
+    log_ratio = np.log(table["val_second_mse_all"] / table["val_second_mse_lowest"]).mean()
+    return (ALL if log_ratio < 0 else LOWEST), table
 
 
 def ensemble_choice(frame, min_seeds=3):
     """The choice of every cell, ``{(dataset, horizon): [(class name, overrides), ...]}``,
-    shaped like ``_ltsf_settings.BEST`` (see :func:`chosen`)."""
+    shaped like ``_ltsf_settings.BEST``: :func:`chosen` by the rule
+    :func:`combination_rule` finds on the validation rows."""
     from skmamba.estimators import MODELS
 
+    means = combination_means(frame)
+    rule, _ = combination_rule(means, min_seeds)
     return {
         (top.dataset, int(top.horizon)): [
             (MODELS[model].__name__, overrides)
             for model, overrides in map(json.loads, json.loads(top.members))
         ]
-        for top in chosen(combination_means(frame), min_seeds).itertuples()
+        for top in chosen(means, rule, min_seeds).itertuples()
     }
 
 
 def write_report(frame, out_file):
-    """The chosen combination of each cell against its best single setting and the best
-    published MSE, then every combination's means."""
+    """The combination each cell gets under the rule the validation rows favour, against the
+    other rule's, the best single setting and the best published MSE; the evidence for the
+    rule; then every combination's means."""
     means = combination_means(frame)
+    rule, check = combination_rule(means)
+    other = ALL if rule == LOWEST else LOWEST
     lines = [
         "# Ensembles on the ETTh protocol (benchmarks/ltsf_ensemble.py)",
         "",
         "Each combination of the settings run in a cell averages its members' forecasts of",
         "every validation and test window (sktime's EnsembleForecaster, aggfunc=\"mean\");",
-        "seed s of a combination averages its members' runs of seed s. The choice is the",
-        "lowest mean validation MSE among combinations with three seeds (a single setting",
-        "competes too); the test MSE is the mean over the same seeds. The members' own runs,",
-        "with their cost (seconds per epoch, peak memory), are rows of ltsf.md; an ensemble",
-        "costs the sum of its members.",
+        "seed s of a combination averages its members' runs of seed s. Two rules choose a",
+        "combination from the validation rows, among combinations run on three seeds: the",
+        f"lowest mean validation MSE (\"{LOWEST}\"; a single setting competes too), or every",
+        f"setting averaged (\"{ALL}\"). The rule used is the one the validation rows favour",
+        "(below). The test MSE is the mean over the same seeds; the test rows choose nothing.",
+        "The members' own runs, with their cost (seconds per epoch, peak memory), are rows of",
+        "ltsf.md; an ensemble costs the sum of its members.",
         "",
-        "| dataset | H | chosen on validation | val MSE | MSE | MAE | best single (val) | its MSE "
-        "| best published | ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"Rule used: **{rule}**.",
+        "",
+        f"| dataset | H | chosen | val MSE | MSE | MAE | other rule (\"{other}\") "
+        "| its MSE | best single (val) | its MSE | best published | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     singles = chosen(means[means["n_members"] == 1]).set_index(["dataset", "horizon"])
-    for top in chosen(means).to_dict("records"):
-        dataset, horizon = top["dataset"], top["horizon"]
-        single = singles.loc[(dataset, horizon)] if (dataset, horizon) in singles.index else None
-        pub_best, pub_name = ltsf.best_published(dataset, horizon)
-        single_cells = (f"{single['text']} | {single['mse']:.3f}" if single is not None
-                        else "– | –")
+    other_choice = chosen(means, other).set_index(["dataset", "horizon"])
+    for top in chosen(means, rule).to_dict("records"):
+        cell = top["dataset"], top["horizon"]
+        pub_best, pub_name = ltsf.best_published(*cell)
+        others = []
+        for table in (other_choice, singles):
+            row = table.loc[cell] if cell in table.index else None
+            others.append(f"{row['text']} | {row['mse']:.3f}" if row is not None else "– | –")
         lines.append(
-            f"| {dataset} | {horizon} | {top['text']} | {top['val_mse']:.3f} | "
-            f"{top['mse']:.3f} | {top['mae']:.3f} | {single_cells} | "
+            f"| {cell[0]} | {cell[1]} | {top['text']} | {top['val_mse']:.3f} | "
+            f"{top['mse']:.3f} | {top['mae']:.3f} | {others[0]} | {others[1]} | "
             f"{pub_best:.3f} ({pub_name}) | {top['mse'] / pub_best:.3f} |"
         )
+    lines += [
+        "",
+        "Which rule: the validation windows are split into two halves in time (no target row",
+        "in both). The combination with the lowest MSE on the first half is scored on the",
+        "second half, against the average of all settings there (validation rows only):",
+        "",
+        "| dataset | H | lowest on the first half | its second-half MSE | average of all "
+        "| its second-half MSE |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in check.itertuples():
+        lines.append(f"| {row.dataset} | {row.horizon} | {row.text_lowest} | "
+                     f"{row.val_second_mse_lowest:.3f} | {row.text_all} | "
+                     f"{row.val_second_mse_all:.3f} |")
+    if len(check):
+        ratio = np.exp(np.log(check["val_second_mse_all"]
+                              / check["val_second_mse_lowest"]).mean())
+        lines += ["", f"Geometric mean of the ratio (average of all / lowest on the first "
+                  f"half): {ratio:.3f}, so the rule is \"{rule}\"."]
     lines += [
         "",
         "Every combination (mean over the seeds listed):",

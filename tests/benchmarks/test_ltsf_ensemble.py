@@ -60,12 +60,47 @@ def test_forecasts_of_the_wrong_shape_are_refused(ens, tmp_path):
         ens.score_cell(ens.load_runs(tmp_path), targets)
 
 
-def _frame(rows):
+def test_validation_halves_share_no_target_row(ens):
+    first, second = ens.validation_halves(100, horizon=10)
+    assert (first.start, first.stop) == (0, 50)
+    # Window i covers target rows i .. i + 9: the first half's last row is 58.
+    assert second.start == 59 and second.stop == 100
+
+
+def test_half_scores_are_the_mse_of_each_half(ens, tmp_path):
+    rng = np.random.default_rng(1)
+    targets = {"val": rng.normal(size=(20, 3, 2)), "test": rng.normal(size=(6, 3, 2))}
+    err = rng.normal(size=targets["val"].shape)
+    _save(ens, tmp_path, "MAT", 0, targets["val"] + err, targets["test"])
+    row = ens.score_cell(ens.load_runs(tmp_path), targets)[0]
+    np.testing.assert_allclose(row["val_first_mse"], np.mean(err[:10] ** 2), rtol=1e-5)
+    np.testing.assert_allclose(row["val_second_mse"], np.mean(err[12:] ** 2), rtol=1e-5)
+
+
+def _frame(rows, halves=None):
+    halves = halves or {}
     return pd.DataFrame([
         dict(dataset="ETTh2", horizon=336, members=json.dumps(members), seed=seed,
-             n_members=len(members), val_mse=val, mse=0.0, mae=0.0)
+             n_members=len(members), val_mse=val, mse=0.0, mae=0.0,
+             val_first_mse=halves.get(len(members), (np.nan, np.nan))[0],
+             val_second_mse=halves.get(len(members), (np.nan, np.nan))[1])
         for members, seeds, val in rows for seed in seeds
     ])
+
+
+def test_validation_halves_decide_between_the_lowest_and_the_average_of_all(ens):
+    mat, mix = json.dumps(["MAT", {}]), json.dumps(["MixMamba", {}])
+    rows = [([mat], (0, 1, 2), 0.30), ([mix], (0, 1, 2), 0.40), ([mat, mix], (0, 1, 2), 0.35)]
+    # MAT wins the first half, but the average of both wins the second: average all.
+    frame = _frame(rows, halves={1: (0.20, 0.50), 2: (0.25, 0.40)})
+    rule, table = ens.combination_rule(ens.combination_means(frame))
+    assert rule == ens.ALL and len(table) == 1
+    assert ens.ensemble_choice(frame) == {("ETTh2", 336): [
+        ("MATForecaster", {}), ("MixMambaForecaster", {})]}
+    # The lowest on the first half also wins the second: keep the lowest validation MSE.
+    frame = _frame(rows, halves={1: (0.20, 0.30), 2: (0.25, 0.40)})
+    assert ens.combination_rule(ens.combination_means(frame))[0] == ens.LOWEST
+    assert ens.ensemble_choice(frame) == {("ETTh2", 336): [("MATForecaster", {})]}
 
 
 def test_choice_reads_validation_scores_of_three_seed_combinations(ens):
