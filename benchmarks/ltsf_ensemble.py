@@ -248,17 +248,22 @@ def write_report(frame, out_file):
         "",
         "Which rule: the validation windows are split into two halves in time (no target row",
         "in both). The combination with the lowest MSE on the first half is scored on the",
-        "second half, against the average of all settings there (validation rows only):",
-        "",
-        "| dataset | H | lowest on the first half | its second-half MSE | average of all "
-        "| its second-half MSE |",
-        "|---|---|---|---|---|---|",
+        "second half, against the average of all settings there (validation rows only).",
     ]
-    for row in check.itertuples():
-        lines.append(f"| {row.dataset} | {row.horizon} | {row.text_lowest} | "
-                     f"{row.val_second_mse_lowest:.3f} | {row.text_all} | "
-                     f"{row.val_second_mse_all:.3f} |")
-    if len(check):
+    if check.empty:
+        lines += ["No cell can be compared: these runs were scored before the halves were",
+                  f"(the csv has no val_first_mse), so the rule is \"{rule}\"."]
+    else:
+        lines += [
+            "",
+            "| dataset | H | lowest on the first half | its second-half MSE | average of all "
+            "| its second-half MSE |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in check.itertuples():
+            lines.append(f"| {row.dataset} | {row.horizon} | {row.text_lowest} | "
+                         f"{row.val_second_mse_lowest:.3f} | {row.text_all} | "
+                         f"{row.val_second_mse_all:.3f} |")
         ratio = np.exp(np.log(check["val_second_mse_all"]
                               / check["val_second_mse_lowest"]).mean())
         lines += ["", f"Geometric mean of the ratio (average of all / lowest on the first "
@@ -279,15 +284,24 @@ def write_report(frame, out_file):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--forecasts-dir", required=True,
-                        help="the --forecasts-dir of the ltsf.py runs")
+    parser.add_argument("--forecasts-dir",
+                        help="the --forecasts-dir of the ltsf.py runs (required unless "
+                        "--report-only)")
     parser.add_argument("--data-dir", default=ltsf.DEFAULT_DATA_DIR,
                         help="folder holding the ETT CSV files (as for ltsf.py)")
     parser.add_argument("--out-dir", default=str(HERE / "results"))
     parser.add_argument("--append", action="store_true",
                         help="keep the cells of ltsf_ensemble.csv that the forecasts folder "
                         "does not hold")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite ltsf_ensemble.md from ltsf_ensemble.csv without scoring")
     args = parser.parse_args(argv)
+    out_dir = Path(args.out_dir)
+    if args.report_only:
+        write_report(pd.read_csv(out_dir / "ltsf_ensemble.csv"), out_dir / "ltsf_ensemble.md")
+        return 0
+    if not args.forecasts_dir:
+        parser.error("--forecasts-dir is required (or --report-only)")
 
     runs = load_runs(args.forecasts_dir)
     if runs.empty:
@@ -300,7 +314,6 @@ def main(argv=None):
             rows.append(dict(dataset=dataset, horizon=int(horizon), **row))
         print(f"{dataset} H={horizon}: {cell['member'].nunique()} settings scored", flush=True)
     frame = pd.DataFrame(rows)
-    out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_file = out_dir / "ltsf_ensemble.csv"
     if args.append and csv_file.exists():

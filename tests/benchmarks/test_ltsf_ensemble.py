@@ -123,3 +123,17 @@ def test_best_table_is_the_choice_of_the_recorded_ensembles(ens):
 
     frame = pd.read_csv(ROOT / "benchmarks" / "results" / "ltsf_ensemble.csv")
     assert ens.ensemble_choice(frame) == BEST
+
+
+def test_committed_report_is_the_report_of_the_committed_scores(ens, tmp_path):
+    # --report-only rewrites the report from the csv alone; the committed one must match.
+    results = ROOT / "benchmarks" / "results"
+    (tmp_path / "ltsf_ensemble.csv").write_bytes((results / "ltsf_ensemble.csv").read_bytes())
+    assert ens.main(["--report-only", "--out-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "ltsf_ensemble.md").read_text() == (
+        results / "ltsf_ensemble.md").read_text()
+
+
+def test_scoring_needs_a_forecasts_folder(ens, tmp_path):
+    with pytest.raises(SystemExit):
+        ens.main(["--out-dir", str(tmp_path)])
