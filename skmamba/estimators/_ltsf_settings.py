@@ -20,13 +20,13 @@ _LONG = {"seq_len": 336, "lr": 1e-4}
 #: there (their published budget did not fit the search's CPU time).
 TUNED = {
     ("ETTh1", 96): {"SMambaForecaster": {"lr_decay_start": 2}, "MATForecaster": _LONG,
-                    "MixMambaForecaster": {"eval_routing": "sampled"}},
+                    "MixMambaForecaster": {"eval_routing": "sampled"}, "FMambaForecaster": {}},
     ("ETTh1", 192): {"SMambaForecaster": {}, "MATForecaster": _LONG,
-                     "MixMambaForecaster": {}},
+                     "MixMambaForecaster": {}, "FMambaForecaster": {}},
     ("ETTh1", 336): {"SMambaForecaster": {}, "MATForecaster": _LONG,
-                     "MixMambaForecaster": {}},
+                     "MixMambaForecaster": {}, "FMambaForecaster": {}},
     ("ETTh1", 720): {"SMambaForecaster": {}, "MATForecaster": _LONG,
-                     "MixMambaForecaster": {}},
+                     "MixMambaForecaster": {}, "FMambaForecaster": {}},
     ("ETTh2", 96): {"SMambaForecaster": {}, "MATForecaster": _LONG,
                     "MixMambaForecaster": _LONG},
     ("ETTh2", 192): {"SMambaForecaster": {}, "MATForecaster": {}, "MixMambaForecaster": {}},
