@@ -17,7 +17,7 @@ _LONG = {"seq_len": 336, "lr": 1e-4}
 
 #: (dataset, horizon) -> {model class name: overrides of its paper_params}; an empty entry
 #: means the search kept the paper's setting (FMamba's: only its paper settings were run on three
-#: seeds). TimeStarMamba is absent: its published budget (70-75 s an epoch at batch 4) was run
+#: seeds). TimeStarMamba is absent: its published budget (69-81 s an epoch at batch 4) was run
 #: on one seed per cell, which does not compete.
 TUNED = {
     ("ETTh1", 96): {"SMambaForecaster": {"lr_decay_start": 2}, "MATForecaster": _LONG,
