@@ -41,9 +41,9 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
     Deviations from the official code:
 
     - ``d_state=16``: the official block (TSLib's ``MambaSimple``) takes its state size from
-      ``d_ff`` (128); pass ``d_state=128`` to mirror it. On ETTh2 at horizon 96 (one seed,
-      ``benchmarks/README.md``) that took 2.6 times as long an epoch and raised the test MSE
-      from 0.309 to 0.327;
+      ``d_ff`` (128); pass ``d_state=128`` to mirror it. On ETTh2 at horizon 96 that took
+      2.6 times as long an epoch for a test MSE (0.327, one seed) no better than
+      ``d_state=16``'s (0.309-0.338 over three seeds; ``benchmarks/README.md``);
       the Mamba block uses mamba-ssm's step-size initialisation (MambaSimple keeps
       PyTorch's default);
     - no clamping of Mamba outputs or STAR scores and no NaN fallback: the Mamba block's
