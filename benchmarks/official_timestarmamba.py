@@ -25,36 +25,35 @@ import random
 import resource
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-import pandas as pd
 
-MONTH = 30 * 24
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+from ltsf import DEFAULT_DATA_DIR, scaled_split  # noqa: E402  (the shared protocol)
 
-
-def split_rows(flag, seq_len):
-    """``[start, stop)`` rows of the training, validation or test block, as TSLib's
-    ``Dataset_ETT_hour`` cuts them (the later blocks start ``seq_len`` rows early)."""
-    starts = [0, 12 * MONTH - seq_len, 16 * MONTH - seq_len]
-    stops = [12 * MONTH, 16 * MONTH, 20 * MONTH]
-    i = {"train": 0, "val": 1, "test": 2}[flag]
-    return starts[i], stops[i]
+from skmamba.datasets import ett_borders, load_ett  # noqa: E402
 
 
-def scaled_block(frame, flag, seq_len):
-    """The block's values standardised with the training rows' mean and deviation."""
-    values = frame[frame.columns[1:]].to_numpy(dtype=float)
-    train = values[slice(*split_rows("train", seq_len))]
-    mean, std = train.mean(0), train.std(0)  # StandardScaler: population deviation
-    start, stop = split_rows(flag, seq_len)
-    return (values[start:stop] - mean) / std, pd.to_datetime(frame["date"].to_numpy()[start:stop])
+def protocol_blocks(series, seq_len):
+    """The training, validation and test blocks of an ETT frame (as ``load_ett`` returns it)
+    cut and scaled as ``ltsf.py`` does, which is how TSLib's ``Dataset_ETT_hour`` does: the
+    later blocks start ``seq_len`` rows early, the scaler is fitted on the training rows.
+    Returns ``{"train" | "val" | "test": (scaled values, their dates)}``."""
+    borders = ett_borders(seq_len)
+    scaled = scaled_split(series, borders).to_numpy()
+    return {flag: (scaled[start:stop], series.index[start:stop])
+            for flag, (start, stop) in borders.items()}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--code-dir", required=True, help="checkout of vinhky123/Model")
-    parser.add_argument("--data-dir", default="../shared/data")
+    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
+                        help="folder holding the ETT CSV files (as for ltsf.py)")
     parser.add_argument("--dataset", default="ETTh2")
     parser.add_argument("--horizon", type=int, default=96)
     parser.add_argument("--epochs", type=int, default=10)
@@ -80,11 +79,11 @@ def main(argv=None):
         pred_len=args.horizon, use_norm=1, patch_len=16, enc_in=7, dec_in=7, c_out=7,
         d_model=128, d_ff=128, d_core=64, expand=2, d_conv=4, e_layers=2, dropout=0.1,
         embed="timeF", freq="h", activation="gelu", factor=3, n_heads=8)
-    frame = pd.read_csv(f"{args.data_dir}/{args.dataset}.csv")
+    blocks = protocol_blocks(load_ett(args.dataset, args.data_dir), cfg.seq_len)
 
     class Block(Dataset):
         def __init__(self, flag):
-            self.x, dates = scaled_block(frame, flag, cfg.seq_len)
+            self.x, dates = blocks[flag]
             self.stamp = time_features(dates, freq="h").T
 
         def __len__(self):
