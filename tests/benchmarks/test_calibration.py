@@ -4,29 +4,16 @@ Tiny MAT networks on 700 synthetic rows (the ETTh1 borders scaled down), so the 
 neither the ETT files nor minutes of training.
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 TINY = ["n1=8", "n2=8", "n_heads=1", "batch_size=64"]
 
 
 @pytest.fixture(scope="module")
-def calibration():
-    spec = importlib.util.spec_from_file_location(
-        "calibration", ROOT / "benchmarks" / "calibration.py")
-    module = importlib.util.module_from_spec(spec)
-    saved = list(sys.path)  # the script puts benchmarks/ and the root on sys.path
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path[:] = saved
-    return module
+def calibration(load_benchmark):
+    return load_benchmark("calibration")
 
 
 def test_pinball_and_metrics(calibration):

@@ -5,7 +5,6 @@ The end-to-end run needs the real ETTh1 file and finds it as ``load_ett`` does (
 but never downloads it: without a copy it is skipped.
 """
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +31,8 @@ def etth1_dir():
 
 
 @pytest.fixture(scope="module")
-def ltsf():
-    spec = importlib.util.spec_from_file_location("ltsf", ROOT / "benchmarks" / "ltsf.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def ltsf(load_benchmark):
+    return load_benchmark("ltsf")
 
 
 def test_window_targets_and_score(ltsf):

@@ -1,7 +1,6 @@
 """Ensembles of LTSF runs: averaged forecasts are scored per seed, and the choice reads only
 the validation scores of combinations run on three seeds."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -13,12 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def ens():
-    spec = importlib.util.spec_from_file_location(
-        "ltsf_ensemble", ROOT / "benchmarks" / "ltsf_ensemble.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def ens(load_benchmark):
+    return load_benchmark("ltsf_ensemble")
 
 
 def _save(ens, folder, model, seed, val, test, params="{}", seq_len=96):

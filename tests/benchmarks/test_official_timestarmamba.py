@@ -1,23 +1,14 @@
 """The reference driver for the official TimeStarMamba cuts and scales the ETTh rows as
 ltsf.py and TSLib's Dataset_ETT_hour do (the official code itself is not needed for these)."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def driver():
-    spec = importlib.util.spec_from_file_location(
-        "official_timestarmamba", ROOT / "benchmarks" / "official_timestarmamba.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def driver(load_benchmark):
+    return load_benchmark("official_timestarmamba")
 
 
 def test_blocks_start_a_lookback_early_and_give_the_protocol_window_counts(driver):

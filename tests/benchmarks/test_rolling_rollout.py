@@ -4,37 +4,21 @@ Tiny MAT networks on 700 synthetic rows (the ETTh1 borders scaled down), so neit
 needs the ETT files.
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 TINY = ["n1=8", "n2=8", "n_heads=1", "batch_size=64"]
 
 
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    saved = list(sys.path)  # the scripts put benchmarks/ and the root on sys.path
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path[:] = saved
-    return module
+@pytest.fixture(scope="module")
+def rolling(load_benchmark):
+    return load_benchmark("rolling")
 
 
 @pytest.fixture(scope="module")
-def rolling():
-    return load("rolling")
-
-
-@pytest.fixture(scope="module")
-def rollout():
-    return load("rollout")
+def rollout(load_benchmark):
+    return load_benchmark("rollout")
 
 
 def test_rolling_smoke(rolling, tmp_path):
