@@ -33,7 +33,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from ltsf import DEFAULT_DATA_DIR, scaled_split  # noqa: E402  (the shared protocol)
+from ltsf import add_data_arguments, scaled_split  # noqa: E402  (the shared protocol)
 
 from skmamba.datasets import ett_borders, load_ett  # noqa: E402
 
@@ -52,9 +52,8 @@ def protocol_blocks(series, seq_len):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--code-dir", required=True, help="checkout of vinhky123/Model")
-    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
-                        help="folder holding the ETT CSV files (as for ltsf.py)")
-    parser.add_argument("--dataset", default="ETTh2")
+    add_data_arguments(parser)
+    parser.set_defaults(dataset="ETTh2")
     parser.add_argument("--horizon", type=int, default=96)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=4)
