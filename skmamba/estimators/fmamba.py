@@ -2,6 +2,7 @@
 
 from .._nn.networks.fmamba import FMambaNet
 from ._base import BaseMambaForecaster
+from .smamba import SMAMBA_SCHEDULE
 
 __all__ = ["FMambaForecaster"]
 
@@ -28,9 +29,9 @@ class FMambaForecaster(BaseMambaForecaster):
     S-Mamba's (same token layout): d_model = d_ff = 256, two layers, dropout 0.1, Adam with
     MSE; the Mamba uses d_state 16, d_conv 2, expand 1. The training defaults suit everyday
     series (lookback from the data, lr 1e-3 held constant for 20 epochs);
-    ``paper_params()`` gives S-Mamba's published schedule: lookback 96, lr 5e-5 halved every
-    epoch, batch 32, 10 epochs, patience 3. Early stopping needs ``validation_size > 0``,
-    which defaults to 0.
+    ``paper_params()`` gives S-Mamba's published schedule as its scripts run it: lookback
+    96, lr 5e-5 kept for two epochs and halved after each later one, batch 32, 10 epochs,
+    patience 3. Early stopping needs ``validation_size > 0``, which defaults to 0.
 
     Choices where the paper is silent, and deviations:
 
@@ -94,12 +95,9 @@ class FMambaForecaster(BaseMambaForecaster):
     # probabilistic loss; the second two heads).
     _test_params = (_TINY, {**_TINY, "n_heads": 2, "loss": "mse+mae", "optimizer": "adamw"},
                     {**_TINY, "loss": "quantile"})
-    _paper_setting = {
-        "seq_len": 96, "d_model": 256, "d_state": 16, "d_ff": 256, "e_layers": 2,
-        "n_heads": 1, "d_conv": 2, "expand": 1, "dropout": 0.1, "max_epochs": 10,
-        "batch_size": 32, "lr": 5e-5, "lr_decay": 0.5, "loss": "mse", "optimizer": "adam",
-        "patience": 3,
-    }
+    _paper_setting = {"d_model": 256, "d_state": 16, "d_ff": 256, "e_layers": 2,
+                      "n_heads": 1, "d_conv": 2, "expand": 1, "dropout": 0.1,
+                      **SMAMBA_SCHEDULE}
     _tags = {"capability:exogenous": True}
     _network = FMambaNet
 
