@@ -20,8 +20,9 @@ _TEXT_SCHEDULE = {"lr_decay_start": 1}
 
 #: (dataset, horizon) -> {model class name: overrides of its paper_params}; an empty entry
 #: means the search kept the paper's setting (TimeStarMamba's: only its paper settings were
-#: run on three seeds; FMamba's: only its two schedules). TimeStarMamba is absent from ETTh1 336: its published
-#: budget (lr 1e-2 at batch 4) diverged on the third seed there, and two seeds do not compete.
+#: run on three seeds; FMamba's: only its two schedules). TimeStarMamba is absent from ETTh1
+#: 336: its published budget (lr 1e-2 at batch 4) diverged on the third seed there, and two
+#: seeds do not compete.
 TUNED = {
     ("ETTh1", 96): {"SMambaForecaster": {}, "MATForecaster": _LONG,
                     "MixMambaForecaster": {"eval_routing": "sampled"}, "FMambaForecaster": {},
