@@ -59,10 +59,12 @@ BEST = {
     ("ETTh1", 336): [("MATForecaster", _LONG)],
     ("ETTh1", 720): [("MATForecaster", _LONG), ("MATForecaster", {}),
                      ("MixMambaForecaster", _LONG)],
-    ("ETTh2", 96): [("MixMambaForecaster", _LONG), ("MixMambaForecaster", {})],
-    ("ETTh2", 192): [("MATForecaster", {}), ("MixMambaForecaster", _LONG),
-                     ("MixMambaForecaster", {})],
-    ("ETTh2", 336): [("MATForecaster", {}), ("MixMambaForecaster", _LONG)],
+    ("ETTh2", 96): [("FMambaForecaster", {}), ("MixMambaForecaster", _LONG),
+                    ("MixMambaForecaster", {})],
+    ("ETTh2", 192): [("FMambaForecaster", {}), ("MATForecaster", {}),
+                     ("MixMambaForecaster", _LONG), ("MixMambaForecaster", {})],
+    ("ETTh2", 336): [("MATForecaster", _LONG), ("MATForecaster", {}),
+                     ("MixMambaForecaster", {}), ("SMambaForecaster", {})],
     ("ETTh2", 720): [("MATForecaster", {}), ("MixMambaForecaster", _LONG)],
 }
 
