@@ -44,7 +44,7 @@ TUNED = {
     ("ETTh2", 336): {"SMambaForecaster": _TEXT_SCHEDULE, "MATForecaster": {},
                      "MixMambaForecaster": {}, "FMambaForecaster": {},
                      "TimeStarMambaForecaster": {}},
-    ("ETTh2", 720): {"SMambaForecaster": {}, "MATForecaster": {}, "MixMambaForecaster": {},
+    ("ETTh2", 720): {"SMambaForecaster": {}, "MATForecaster": {}, "MixMambaForecaster": _LONG,
                      "FMambaForecaster": {}, "TimeStarMambaForecaster": {}},
 }
 
