@@ -46,6 +46,9 @@ class TimeStarMambaForecaster(BaseMambaForecaster):
       ``d_state=16``'s (0.309-0.338 over three seeds; ``benchmarks/README.md``);
       the Mamba block uses mamba-ssm's step-size initialisation (MambaSimple keeps
       PyTorch's default);
+    - ``paper_params`` halve the learning rate after every epoch (``lr_decay_start=1``);
+      the official script's schedule keeps it for two epochs first (``lr_decay_start=2``),
+      which on ETTh2 at horizon 96 gave test MSE 0.318 against 0.319 (seeds 0-2);
     - no clamping of Mamba outputs or STAR scores and no NaN fallback: the Mamba block's
       construction (A < 0, softplus steps, fp32 scan), LayerNorms, log-softmax-based
       sampling and gradient clipping at norm 1 keep training at lr 1e-2 finite;
