@@ -58,11 +58,13 @@ TUNED = {
 #: combination of the settings it scored with the lowest mean validation MSE over 3 seeds.
 BEST = {
     ("ETTh1", 96): [("MATForecaster", _LONG), ("MATForecaster", {}),
-                    ("MixMambaForecaster", _LONG), ("MixMambaForecaster", {})],
-    ("ETTh1", 192): [("MATForecaster", _LONG)],
-    ("ETTh1", 336): [("MATForecaster", _LONG)],
+                    ("MixMambaForecaster", {}), ("SMambaForecaster", _L720)],
+    ("ETTh1", 192): [("MATForecaster", _LONG), ("MATForecaster", {}),
+                     ("SMambaForecaster", _L336), ("SMambaForecaster", _L720)],
+    ("ETTh1", 336): [("FMambaForecaster", _L336), ("MATForecaster", _LONG),
+                     ("SMambaForecaster", _L720)],
     ("ETTh1", 720): [("MATForecaster", _LONG), ("MATForecaster", {}),
-                     ("MixMambaForecaster", _LONG)],
+                     ("SMambaForecaster", _L720)],
     ("ETTh2", 96): [("FMambaForecaster", {}), ("MixMambaForecaster", _LONG),
                     ("MixMambaForecaster", {})],
     ("ETTh2", 192): [("FMambaForecaster", {}), ("MATForecaster", {}),
@@ -121,8 +123,8 @@ def best_ltsf_forecaster(dataset, horizon, **params):
     --------
     >>> from skmamba.estimators import best_ltsf_forecaster
     >>> f = best_ltsf_forecaster("ETTh1", 336, random_state=0)
-    >>> type(f).__name__, f.seq_len, f.pred_len
-    ('MATForecaster', 336, 336)
+    >>> [name for name, _ in f.forecasters]
+    ['FMambaForecaster_L336', 'MATForecaster_L336', 'SMambaForecaster_L720']
     """
     from sktime.forecasting.compose import EnsembleForecaster
 
