@@ -66,12 +66,13 @@ BEST = {
     ("ETTh1", 720): [("MATForecaster", _LONG), ("MATForecaster", {}),
                      ("SMambaForecaster", _L720)],
     ("ETTh2", 96): [("FMambaForecaster", {}), ("MixMambaForecaster", _LONG),
-                    ("MixMambaForecaster", {})],
+                    ("MixMambaForecaster", {}), ("SMambaForecaster", _L720),
+                    ("SMambaForecaster", {})],
     ("ETTh2", 192): [("FMambaForecaster", {}), ("MATForecaster", {}),
-                     ("MixMambaForecaster", _LONG), ("MixMambaForecaster", {})],
-    ("ETTh2", 336): [("MATForecaster", _LONG), ("MATForecaster", {}),
-                     ("MixMambaForecaster", {}), ("SMambaForecaster", {})],
-    ("ETTh2", 720): [("MATForecaster", {}), ("MixMambaForecaster", _LONG)],
+                     ("MixMambaForecaster", _LONG), ("MixMambaForecaster", {}),
+                     ("SMambaForecaster", _L720), ("SMambaForecaster", {})],
+    ("ETTh2", 336): [("MATForecaster", {}), ("MixMambaForecaster", _LONG)],
+    ("ETTh2", 720): [("MATForecaster", {}), ("SMambaForecaster", _L336)],
 }
 
 
