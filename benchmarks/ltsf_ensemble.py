@@ -32,8 +32,16 @@ Usage::
         --seeds 0 1 2 --forecasts-dir /tmp/forecasts --out-dir /tmp/mix
     python benchmarks/ltsf_ensemble.py --forecasts-dir /tmp/forecasts
 
-Writes ``benchmarks/results/ltsf_ensemble.csv`` (every combination and seed; ``--append`` keeps
-the cells already there that the forecasts folder does not hold) and ``ltsf_ensemble.md``.
+The error of an average is the average of its members' errors, so its MSE is a sum of the
+inner products of the members' errors: the script computes those products once per cell, seed
+and stretch of windows (validation, each validation half, test), and every combination's MSE
+follows from them, exactly, without another pass over the forecasts. Only the MAE needs a pass
+per combination; it is computed for the combinations the report shows.
+
+Writes ``benchmarks/results/ltsf_ensemble_products.csv`` (the error products, from which
+:func:`combination_scores` rebuilds every combination's MSEs), ``ltsf_ensemble.csv`` (the
+combinations the report shows, with their MAE) and ``ltsf_ensemble.md``; ``--append`` keeps the
+cells already there that the forecasts folder does not hold.
 """
 
 import argparse
@@ -59,6 +67,11 @@ def _load_ltsf():
 
 
 ltsf = _load_ltsf()
+
+
+# Cells with ten settings have 1,023 combinations: the report lists the leading ones (and
+# the scores give their MAE).
+REPORTED = 25
 
 
 def member_key(model, params, seq_len):
@@ -97,34 +110,154 @@ def validation_halves(n_windows, horizon):
     return slice(0, half), slice(half + horizon - 1, n_windows)
 
 
-def score_cell(cell_runs, targets):
-    """Rows of scores for each combination of the cell's settings and each seed they share:
-    MSE and MAE on the validation and the test windows, and the validation MSE of each half
-    of the validation windows (:func:`validation_halves`).
+# Windows per block when summing products of errors (bounds the memory of one block).
+_BLOCK = 64
 
-    ``targets`` maps "val" and "test" to the target windows (n_windows, horizon, n_columns)."""
+# The stretches of windows whose error products are kept: all validation windows, each half
+# of them (validation_halves) and the test windows.
+SEGMENTS = ("val", "val_first", "val_second", "test")
+
+
+def _error_products(forecasts, target, rows):
+    """The matrix of inner products of the members' errors over the windows ``rows``
+    (float64): entry (i, j) sums ``(f_i - y) * (f_j - y)`` over those windows' values."""
+    products = np.zeros((len(forecasts), len(forecasts)))
+    for start in range(rows.start, rows.stop, _BLOCK):
+        block = slice(start, min(start + _BLOCK, rows.stop))
+        errors = np.stack([np.asarray(f[block], dtype=np.float64).ravel()
+                           for f in forecasts]) - np.asarray(target[block]).ravel()
+        products += errors @ errors.T
+    return products
+
+
+def _segments(targets):
+    """Each of :data:`SEGMENTS` as (part, windows)."""
+    n_val, horizon = targets["val"].shape[:2]
+    first, second = validation_halves(n_val, horizon)
+    return {"val": ("val", slice(0, n_val)), "val_first": ("val", first),
+            "val_second": ("val", second), "test": ("test", slice(0, len(targets["test"])))}
+
+
+def _load_forecasts(cell_runs, targets):
     forecasts = {}
     for run in cell_runs.itertuples():
         with np.load(run.file) as z:
+            for part in ("val", "test"):
+                if z[part].shape != targets[part].shape:
+                    raise ValueError(f"{part} forecasts of {run.member} (seed {run.seed}) have "
+                                     f"shape {z[part].shape}, the targets {targets[part].shape}")
             forecasts[(run.member, run.seed)] = {part: z[part] for part in ("val", "test")}
+    return forecasts
+
+
+def error_products(cell_runs, targets, forecasts=None):
+    """Rows of the inner products of every two settings' errors (forecast minus target), per
+    seed and segment (:data:`SEGMENTS`), with the number of values summed (``n_values``).
+
+    The error of an average is the average of its members' errors, so the MSE of any
+    combination follows from these (:func:`combination_scores`): one pass over the forecasts
+    scores every combination. ``targets`` maps "val" and "test" to the target windows
+    (n_windows, horizon, n_columns)."""
+    forecasts = _load_forecasts(cell_runs, targets) if forecasts is None else forecasts
+    per_window = int(np.prod(targets["val"].shape[1:]))
+    (dataset, horizon), = set(zip(cell_runs["dataset"], cell_runs["horizon"]))
+    rows = []
+    for seed in sorted(cell_runs["seed"].unique()):
+        members = sorted(cell_runs.loc[cell_runs["seed"] == seed, "member"].unique())
+        for segment, (part, windows) in _segments(targets).items():
+            products = _error_products([forecasts[(m, seed)][part] for m in members],
+                                       targets[part], windows)
+            n_values = (windows.stop - windows.start) * per_window
+            for i, j in itertools.combinations_with_replacement(range(len(members)), 2):
+                rows.append(dict(dataset=dataset, horizon=int(horizon), seed=int(seed),
+                                 segment=segment, n_values=n_values,
+                                 member_a=members[i], member_b=members[j],
+                                 product=products[i, j]))
+    return rows
+
+
+def combination_scores(products):
+    """Every combination of each cell's settings, for each seed its members share, scored
+    from :func:`error_products`' rows: ``val_mse``, ``mse`` (test), ``val_first_mse`` and
+    ``val_second_mse`` (NaN where a half holds no window)."""
+    products = pd.DataFrame(products)
+    keys = ["dataset", "horizon"]
+    out = []
+    for key, group in products.groupby(keys + ["seed"], sort=True):
+        members = sorted(set(group["member_a"]) | set(group["member_b"]))
+        index = {m: i for i, m in enumerate(members)}
+        combos = list(combinations(members))
+        weights = np.zeros((len(combos), len(members)))
+        for row, combo in enumerate(combos):
+            weights[row, [index[m] for m in combo]] = 1.0 / len(combo)
+        scores = dict(zip(keys, key[:-1]), seed=key[-1])
+        frame = pd.DataFrame(dict(members=[json.dumps(list(c)) for c in combos],
+                                  n_members=[len(c) for c in combos]))
+        for segment, column in zip(SEGMENTS, ("val_mse", "val_first_mse", "val_second_mse",
+                                              "mse")):
+            rows = group[group["segment"] == segment]
+            matrix = np.zeros((len(members), len(members)))
+            a = rows["member_a"].map(index).to_numpy()
+            b = rows["member_b"].map(index).to_numpy()
+            matrix[a, b] = matrix[b, a] = rows["product"].to_numpy()
+            n_values = rows["n_values"].iloc[0]
+            frame[column] = (np.einsum("cm,mn,cn->c", weights, matrix, weights) / n_values
+                             if n_values else np.nan)
+        out.append(frame.assign(**scores))
+    columns = keys + ["members", "n_members", "seed", "val_mse", "mse", "val_first_mse",
+                      "val_second_mse"]
+    return pd.concat(out, ignore_index=True)[columns] if out else pd.DataFrame(columns=columns)
+
+
+def mae_rows(cell_runs, targets, members, forecasts=None):
+    """The validation and test MAE of the averages of ``members`` (combinations as JSON),
+    for each seed their settings share: a pass over the forecasts per combination, so only
+    for what the report shows (:func:`reported`)."""
+    forecasts = _load_forecasts(cell_runs, targets) if forecasts is None else forecasts
     seeds_of = cell_runs.groupby("member")["seed"].apply(set).to_dict()
     rows = []
-    for combo in combinations(seeds_of):
+    for key in members:
+        combo = json.loads(key)
         for seed in sorted(set.intersection(*(seeds_of[m] for m in combo))):
-            row = dict(members=json.dumps(list(combo)), n_members=len(combo), seed=seed)
+            row = dict(dataset=cell_runs["dataset"].iloc[0],
+                       horizon=int(cell_runs["horizon"].iloc[0]), members=key,
+                       n_members=len(combo), seed=seed)
             for part, prefix in (("val", "val_"), ("test", "")):
-                mean = np.mean([forecasts[(m, seed)][part] for m in combo], axis=0)
-                if mean.shape != targets[part].shape:
-                    raise ValueError(f"{part} forecasts of {combo} have shape {mean.shape}, "
-                                     f"the targets {targets[part].shape}")
+                mean = np.mean([np.asarray(forecasts[(m, seed)][part], dtype=np.float64)
+                                for m in combo], axis=0)
                 row[prefix + "mse"], row[prefix + "mae"] = ltsf.score(mean, targets[part])
-                if part == "val":
-                    halves = validation_halves(len(mean), mean.shape[1])
-                    for name, rows_ in zip(("val_first_mse", "val_second_mse"), halves):
-                        row[name] = (ltsf.score(mean[rows_], targets[part][rows_])[0]
-                                     if len(mean[rows_]) else np.nan)
             rows.append(row)
     return rows
+
+
+def reported(scores):
+    """Per cell, the combinations the report shows (JSON keys): the :data:`REPORTED` with the
+    lowest mean validation MSE, each rule's choice and every single setting."""
+    means = combination_means(scores)
+    out = set(means[means["n_members"] == 1]["members"])
+    out |= set(means.sort_values("val_mse").groupby(["dataset", "horizon"]).head(REPORTED)[
+        "members"])
+    for rule in (LOWEST, ALL):
+        out |= set(chosen(means, rule)["members"])
+    return out
+
+
+def score_cell(cell_runs, targets):
+    """:func:`error_products` of a cell and its scored combinations: every combination's
+    MSEs (:func:`combination_scores`), with the MAE of those the report shows."""
+    forecasts = _load_forecasts(cell_runs, targets)
+    products = error_products(cell_runs, targets, forecasts)
+    scores = combination_scores(products)
+    mae = pd.DataFrame(mae_rows(cell_runs, targets, reported(scores), forecasts))
+    return products, with_mae(scores, mae).to_dict("records")
+
+
+def with_mae(scores, mae):
+    """``scores`` with the ``val_mae`` and ``mae`` columns of ``mae`` where it has the
+    combination and seed (NaN elsewhere)."""
+    mae = pd.DataFrame(mae, columns=["dataset", "horizon", "members", "seed", "val_mae", "mae"])
+    return pd.DataFrame(scores).merge(mae, how="left",
+                                      on=["dataset", "horizon", "members", "seed"])
 
 
 def cell_targets(dataset, horizon, data_dir):
@@ -141,7 +274,7 @@ def cell_targets(dataset, horizon, data_dir):
 def combination_means(frame):
     """Each combination's scores averaged over its seeds, with the seeds listed."""
     df = pd.DataFrame(frame)
-    for column in ("val_first_mse", "val_second_mse"):
+    for column in ("val_first_mse", "val_second_mse", "mae"):
         if column not in df:
             df[column] = np.nan
     means = df.groupby(["dataset", "horizon", "members", "n_members"]).agg(
@@ -204,14 +337,59 @@ def ensemble_choice(frame, min_seeds=3):
     }
 
 
-# Cells with ten settings have 1,023 combinations: the report lists the leading ones.
-REPORTED = 25
+def _simplex_weights(products):
+    """The non-negative weights summing to one that minimise ``w @ products @ w``: the
+    weighted average with the lowest MSE, given the members' error products."""
+    from scipy.optimize import minimize
+
+    n = len(products)
+    fit = minimize(lambda w: w @ products @ w, np.full(n, 1.0 / n),
+                   jac=lambda w: 2 * products @ w, bounds=[(0.0, 1.0)] * n,
+                   constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0}],
+                   method="SLSQP", options={"ftol": 1e-12, "maxiter": 1000})
+    return fit.x
 
 
-def write_report(frame, out_file):
+def _mean_products(cell, segment, members, seeds):
+    """The error products of ``members`` on ``segment``, per value and averaged over
+    ``seeds``, as a matrix."""
+    index = {m: i for i, m in enumerate(members)}
+    rows = cell[(cell["segment"] == segment) & cell["seed"].isin(seeds)
+                & cell["member_a"].isin(index) & cell["member_b"].isin(index)]
+    matrix = np.zeros((len(members), len(members)))
+    a, b = rows["member_a"].map(index).to_numpy(), rows["member_b"].map(index).to_numpy()
+    np.add.at(matrix, (a, b), rows["product"] / rows["n_values"] / len(seeds))
+    return matrix + np.triu(matrix, 1).T
+
+
+def weights_check(products, min_seeds=3):
+    """Weighted averages on the validation halves: per cell, over the settings run on
+    ``min_seeds`` seeds, the weights (non-negative, summing to one, the same for every seed)
+    with the lowest mean MSE on the first half of the validation windows, and the mean MSE
+    of that weighted average on the second half. One row per cell with a second half."""
+    products = pd.DataFrame(products)
+    rows = []
+    for (dataset, horizon), cell in products.groupby(["dataset", "horizon"]):
+        own = cell[(cell["segment"] == "val") & (cell["member_a"] == cell["member_b"])]
+        seeds_of = own.groupby("member_a")["seed"].apply(set)
+        members = sorted(m for m, seeds in seeds_of.items() if len(seeds) >= min_seeds)
+        if not members or not cell.loc[cell["segment"] == "val_second", "n_values"].all():
+            continue
+        seeds = sorted(set.intersection(*(seeds_of[m] for m in members)))
+        w = _simplex_weights(_mean_products(cell, "val_first", members, seeds))
+        second = _mean_products(cell, "val_second", members, seeds)
+        rows.append(dict(dataset=dataset, horizon=int(horizon),
+                         weights=", ".join(f"{member_text(m)} {x:.2f}"
+                                           for m, x in zip(members, w) if x >= 0.005),
+                         val_second_mse=float(w @ second @ w)))
+    return pd.DataFrame(rows, columns=["dataset", "horizon", "weights", "val_second_mse"])
+
+
+def write_report(frame, products, out_file):
     """The combination each cell gets under the rule the validation rows favour, against the
     other rule's, the best single setting and the best published MSE; the evidence for the
-    rule; then every combination's means."""
+    rule and on weighted averages (from ``products``, :func:`error_products`' rows); then
+    the leading combinations' means."""
     means = combination_means(frame)
     rule, check = combination_rule(means)
     other = ALL if rule == LOWEST else LOWEST
@@ -272,20 +450,54 @@ def write_report(frame, out_file):
                               / check["val_second_mse_lowest"]).mean())
         lines += ["", f"Geometric mean of the ratio (average of all / lowest on the first "
                   f"half): {ratio:.3f}, so the rule is \"{rule}\"."]
+    weighted = weights_check(products)
+    if not check.empty and not weighted.empty:
+        weighted = weighted.merge(check, on=["dataset", "horizon"])
+        lines += [
+            "",
+            "Weighted averages, checked the same way: per cell, the weights (non-negative,",
+            "summing to one, the same for every seed) with the lowest MSE on the first half,",
+            "over the settings run on three seeds, scored on the second half against the",
+            "lowest combination on the first half. A weighted average is not a rule unless it",
+            "wins this comparison.",
+            "",
+            "| dataset | H | weights fitted on the first half | second-half MSE | the lowest's |",
+            "|---|---|---|---|---|",
+        ]
+        for row in weighted.itertuples():
+            lines.append(f"| {row.dataset} | {row.horizon} | {row.weights} | "
+                         f"{row.val_second_mse:.3f} | {row.val_second_mse_lowest:.3f} |")
+        ratio = np.exp(np.log(weighted["val_second_mse"]
+                              / weighted["val_second_mse_lowest"]).mean())
+        lines += ["", f"Geometric mean of the ratio (weighted / lowest on the first half): "
+                  f"{ratio:.3f}."]
     lines += [
         "",
         f"The {REPORTED} combinations with the lowest validation MSE in each cell (mean over the",
-        f"seeds listed; {out_file.with_suffix('.csv').name} holds every combination and seed):",
+        f"seeds listed; {SCORES} holds these with their MAE, and every combination's MSE",
+        f"follows from the error products in {PRODUCTS}):",
         "",
         "| dataset | H | members | seeds | val MSE | MSE | MSE std | MAE |",
         "|---|---|---|---|---|---|---|---|",
     ]
     ranked = means.sort_values(["dataset", "horizon", "val_mse"])
     for row in ranked.groupby(["dataset", "horizon"]).head(REPORTED).itertuples():
-        std = "–" if np.isnan(row.mse_std) else f"{row.mse_std:.3f}"
+        std, mae = ("–" if np.isnan(x) else f"{x:.3f}" for x in (row.mse_std, row.mae))
         lines.append(f"| {row.dataset} | {row.horizon} | {row.text} | {row.seeds} | "
-                     f"{row.val_mse:.3f} | {row.mse:.3f} | {std} | {row.mae:.3f} |")
+                     f"{row.val_mse:.3f} | {row.mse:.3f} | {std} | {mae} |")
     out_file.write_text("\n".join(lines) + "\n")
+
+
+SCORES, PRODUCTS = "ltsf_ensemble.csv", "ltsf_ensemble_products.csv"
+
+
+def load_results(out_dir):
+    """The committed results: every combination's scores (:func:`combination_scores` of the
+    products, with the MAE of :data:`SCORES` where it holds the combination) and the
+    products."""
+    out_dir = Path(out_dir)
+    products = pd.read_csv(out_dir / PRODUCTS)
+    return with_mae(combination_scores(products), pd.read_csv(out_dir / SCORES)), products
 
 
 def main(argv=None):
@@ -297,14 +509,15 @@ def main(argv=None):
                         help="folder holding the ETT CSV files (as for ltsf.py)")
     parser.add_argument("--out-dir", default=str(HERE / "results"))
     parser.add_argument("--append", action="store_true",
-                        help="keep the cells of ltsf_ensemble.csv that the forecasts folder "
-                        "does not hold")
+                        help=f"keep the cells of {SCORES} and {PRODUCTS} that the forecasts "
+                        "folder does not hold")
     parser.add_argument("--report-only", action="store_true",
-                        help="rewrite ltsf_ensemble.md from ltsf_ensemble.csv without scoring")
+                        help=f"rewrite ltsf_ensemble.md from {SCORES} and {PRODUCTS} without "
+                        "scoring")
     args = parser.parse_args(argv)
     out_dir = Path(args.out_dir)
     if args.report_only:
-        write_report(pd.read_csv(out_dir / "ltsf_ensemble.csv"), out_dir / "ltsf_ensemble.md")
+        write_report(*load_results(out_dir), out_dir / "ltsf_ensemble.md")
         return 0
     if not args.forecasts_dir:
         parser.error("--forecasts-dir is required (or --report-only)")
@@ -313,24 +526,29 @@ def main(argv=None):
     if runs.empty:
         parser.error(f"no forecasts (*.npz) in {args.forecasts_dir}; run ltsf.py with "
                      "--forecasts-dir first")
-    rows = []
+    scores, products = [], []
     for (dataset, horizon), cell in runs.groupby(["dataset", "horizon"]):
         targets = cell_targets(dataset, int(horizon), args.data_dir)
-        for row in score_cell(cell, targets):
-            rows.append(dict(dataset=dataset, horizon=int(horizon), **row))
+        cell_products, cell_scores = score_cell(cell, targets)
+        products += cell_products
+        scores += cell_scores
         print(f"{dataset} H={horizon}: {cell['member'].nunique()} settings scored", flush=True)
-    frame = pd.DataFrame(rows)
+    scores, products = pd.DataFrame(scores), pd.DataFrame(products)
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv_file = out_dir / "ltsf_ensemble.csv"
-    if args.append and csv_file.exists():
-        old = pd.read_csv(csv_file)
-        held = set(zip(frame["dataset"], frame["horizon"]))
-        keep = [(d, h) not in held for d, h in zip(old["dataset"], old["horizon"])]
-        frame = pd.concat([old[keep], frame], ignore_index=True)
-    frame = frame.sort_values(["dataset", "horizon", "n_members", "members", "seed"])
-    frame.to_csv(csv_file, index=False)
-    write_report(frame, out_dir / "ltsf_ensemble.md")
-    print(f"wrote {csv_file} and {out_dir / 'ltsf_ensemble.md'}")
+    if args.append and (out_dir / PRODUCTS).exists():
+        old_scores, old_products = load_results(out_dir)
+        held = set(zip(products["dataset"], products["horizon"]))
+        scores, products = (
+            pd.concat([old[[cell not in held for cell in zip(old["dataset"], old["horizon"])]],
+                       new], ignore_index=True)
+            for old, new in ((old_scores, scores), (old_products, products)))
+    scores = scores.sort_values(["dataset", "horizon", "n_members", "members", "seed"])
+    products = products.sort_values(["dataset", "horizon", "seed", "segment", "member_a",
+                                     "member_b"])
+    products.to_csv(out_dir / PRODUCTS, index=False)
+    scores[scores["mae"].notna()].to_csv(out_dir / SCORES, index=False)
+    write_report(scores, products, out_dir / "ltsf_ensemble.md")
+    print(f"wrote {out_dir / SCORES}, {out_dir / PRODUCTS} and {out_dir / 'ltsf_ensemble.md'}")
     return 0
 
 

@@ -34,7 +34,7 @@ def test_members_with_opposite_errors_average_to_the_truth(ens, tmp_path):
     # A third setting run on one seed only joins combinations for that seed alone.
     _save(ens, tmp_path, "SMamba", 0, targets["val"], targets["test"])
     runs = ens.load_runs(tmp_path)
-    rows = pd.DataFrame(ens.score_cell(runs, targets))
+    rows = pd.DataFrame(ens.score_cell(runs, targets)[1])
     assert len(rows) == 2 * 3 + 4  # MAT, MixMamba, the pair: 2 seeds; SMamba's 4: seed 0
     pair = rows[rows["members"].map(lambda m: len(json.loads(m)) == 2
                                     and "SMamba" not in m)]
@@ -55,6 +55,44 @@ def test_forecasts_of_the_wrong_shape_are_refused(ens, tmp_path):
         ens.score_cell(ens.load_runs(tmp_path), targets)
 
 
+def test_scores_from_error_products_are_the_scores_of_the_averages(ens, tmp_path):
+    # Each combination's MSE comes from the members' error products; averaging the forecasts
+    # and scoring them directly must give the same numbers.
+    rng = np.random.default_rng(2)
+    targets = {"val": rng.normal(size=(12, 3, 2)), "test": rng.normal(size=(7, 3, 2))}
+    for i, model in enumerate(("MAT", "MixMamba", "SMamba")):
+        _save(ens, tmp_path, model, 0, targets["val"] + rng.normal(i, 1, (12, 3, 2)),
+              targets["test"] + rng.normal(-i, 2, (7, 3, 2)))
+    runs = ens.load_runs(tmp_path)
+    products, rows = ens.score_cell(runs, targets)
+    direct = pd.DataFrame(ens.mae_rows(runs, targets, [r["members"] for r in rows]))
+    merged = pd.DataFrame(rows).merge(direct, on=["members", "seed"], suffixes=("", "_direct"))
+    assert len(merged) == 7
+    for column in ("val_mse", "mse", "val_mae", "mae"):
+        np.testing.assert_allclose(merged[column], merged[column + "_direct"], rtol=1e-12)
+    # The products alone rebuild the MSEs, as the committed results are read.
+    again = ens.combination_scores(pd.DataFrame(products))
+    np.testing.assert_allclose(again.sort_values("members")["val_mse"],
+                               merged.sort_values("members")["val_mse"], rtol=1e-12)
+
+
+def test_mae_is_kept_for_the_reported_combinations_only(ens, tmp_path, monkeypatch):
+    monkeypatch.setattr(ens, "REPORTED", 2)
+    rng = np.random.default_rng(3)
+    targets = {"val": rng.normal(size=(6, 2, 1)), "test": rng.normal(size=(6, 2, 1))}
+    for seed in (0, 1, 2):
+        for i, model in enumerate(("MAT", "MixMamba", "SMamba", "FMamba")):
+            _save(ens, tmp_path, model, seed, targets["val"] + rng.normal(0, 1 + i, (6, 2, 1)),
+                  targets["test"])
+    rows = pd.DataFrame(ens.score_cell(ens.load_runs(tmp_path), targets)[1])
+    means = rows.groupby("members")["val_mse"].mean()
+    kept = set(rows.loc[rows["mae"].notna(), "members"])
+    # The two lowest, the four singles and the average of all; nothing else.
+    expected = set(means.nsmallest(2).index) | set(rows.loc[rows["n_members"].isin([1, 4]),
+                                                            "members"])
+    assert kept == expected and len(means) == 15
+
+
 def test_validation_halves_share_no_target_row(ens):
     first, second = ens.validation_halves(100, horizon=10)
     assert (first.start, first.stop) == (0, 50)
@@ -67,7 +105,7 @@ def test_half_scores_are_the_mse_of_each_half(ens, tmp_path):
     targets = {"val": rng.normal(size=(20, 3, 2)), "test": rng.normal(size=(6, 3, 2))}
     err = rng.normal(size=targets["val"].shape)
     _save(ens, tmp_path, "MAT", 0, targets["val"] + err, targets["test"])
-    row = ens.score_cell(ens.load_runs(tmp_path), targets)[0]
+    row = ens.score_cell(ens.load_runs(tmp_path), targets)[1][0]
     np.testing.assert_allclose(row["val_first_mse"], np.mean(err[:10] ** 2), rtol=1e-5)
     np.testing.assert_allclose(row["val_second_mse"], np.mean(err[12:] ** 2), rtol=1e-5)
 
@@ -116,14 +154,15 @@ def test_choice_reads_validation_scores_of_three_seed_combinations(ens):
 def test_best_table_is_the_choice_of_the_recorded_ensembles(ens):
     from skmamba.estimators._ltsf_settings import BEST
 
-    frame = pd.read_csv(ROOT / "benchmarks" / "results" / "ltsf_ensemble.csv")
-    assert ens.ensemble_choice(frame) == BEST
+    scores, _ = ens.load_results(ROOT / "benchmarks" / "results")
+    assert ens.ensemble_choice(scores) == BEST
 
 
 def test_committed_report_is_the_report_of_the_committed_scores(ens, tmp_path):
     # --report-only rewrites the report from the csv alone; the committed one must match.
     results = ROOT / "benchmarks" / "results"
-    (tmp_path / "ltsf_ensemble.csv").write_bytes((results / "ltsf_ensemble.csv").read_bytes())
+    for name in (ens.SCORES, ens.PRODUCTS):
+        (tmp_path / name).write_bytes((results / name).read_bytes())
     assert ens.main(["--report-only", "--out-dir", str(tmp_path)]) == 0
     assert (tmp_path / "ltsf_ensemble.md").read_text() == (
         results / "ltsf_ensemble.md").read_text()
