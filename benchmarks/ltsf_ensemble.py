@@ -182,17 +182,21 @@ def combination_scores(products):
     ``val_second_mse`` (NaN where a half holds no window)."""
     products = pd.DataFrame(products)
     keys = ["dataset", "horizon"]
-    out = []
+    out, layouts = [], {}
     for key, group in products.groupby(keys + ["seed"], sort=True):
-        members = sorted(set(group["member_a"]) | set(group["member_b"]))
+        members = tuple(sorted(set(group["member_a"]) | set(group["member_b"])))
         index = {m: i for i, m in enumerate(members)}
-        combos = list(combinations(members))
-        weights = np.zeros((len(combos), len(members)))
-        for row, combo in enumerate(combos):
-            weights[row, [index[m] for m in combo]] = 1.0 / len(combo)
+        if members not in layouts:  # the seeds of a cell usually share their settings
+            combos = list(combinations(members))
+            weights = np.zeros((len(combos), len(members)))
+            for row, combo in enumerate(combos):
+                weights[row, [index[m] for m in combo]] = 1.0 / len(combo)
+            layouts[members] = weights, pd.DataFrame(dict(
+                members=[json.dumps(list(c)) for c in combos],
+                n_members=[len(c) for c in combos]))
+        weights, layout = layouts[members]
         scores = dict(zip(keys, key[:-1]), seed=key[-1])
-        frame = pd.DataFrame(dict(members=[json.dumps(list(c)) for c in combos],
-                                  n_members=[len(c) for c in combos]))
+        frame = layout.copy()
         for segment, column in zip(SEGMENTS, ("val_mse", "val_first_mse", "val_second_mse",
                                               "mse")):
             rows = group[group["segment"] == segment]
@@ -277,14 +281,20 @@ def combination_means(frame):
     for column in ("val_first_mse", "val_second_mse", "mae"):
         if column not in df:
             df[column] = np.nan
+    # A cell of 19 settings has half a million combinations: aggregate without Python
+    # callbacks per group (the seeds as a bit mask, each member's text once).
+    df["seed_bits"] = np.left_shift(1, df["seed"].astype(np.int64))
     means = df.groupby(["dataset", "horizon", "members", "n_members"]).agg(
         val_mse=("val_mse", "mean"), val_first_mse=("val_first_mse", "mean"),
         val_second_mse=("val_second_mse", "mean"), mse=("mse", "mean"), mae=("mae", "mean"),
-        mse_std=("mse", "std"), seeds=("seed", lambda s: ",".join(map(str, sorted(s)))),
-        n_seeds=("seed", "nunique"),
+        mse_std=("mse", "std"), seed_bits=("seed_bits", "sum"), n_seeds=("seed", "nunique"),
     ).reset_index()
-    means["text"] = [" + ".join(member_text(m) for m in json.loads(c))
-                     for c in means["members"]]
+    seeds = {bits: ",".join(str(b) for b in range(int(bits).bit_length()) if bits >> b & 1)
+             for bits in means["seed_bits"].unique()}
+    means["seeds"] = means.pop("seed_bits").map(seeds)
+    texts = {}
+    means["text"] = [" + ".join(texts.get(m) or texts.setdefault(m, member_text(m))
+                                for m in json.loads(c)) for c in means["members"]]
     return means
 
 

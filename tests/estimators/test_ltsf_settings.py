@@ -52,12 +52,19 @@ def test_best_forecaster_is_the_unfitted_choice_with_the_horizon_and_overrides(c
     if len(members) == 1:
         built = [f]
     else:
-        # Several members: sktime's mean ensemble of them, each named by class and lookback.
+        # Several members: sktime's mean ensemble of them, each named by class and lookback,
+        # and by its other overrides where two members share those.
         assert type(f).__name__ == "EnsembleForecaster" and f.aggfunc == "mean"
         names = [name for name, _ in f.forecasters]
         assert len(set(names)) == len(names)
         built = [member for _, member in f.forecasters]
-        assert names == [f"{type(m).__name__}_L{m.seq_len}" for m in built]
+        short = [f"{type(m).__name__}_L{m.seq_len}" for m in built]
+        for name, prefix, (_, overrides) in zip(names, short, members):
+            if short.count(prefix) == 1:
+                assert name == prefix
+            else:
+                assert name.startswith(prefix + "_") and all(
+                    f"{k}={v}" in name for k, v in overrides.items() if k != "seq_len")
     assert [type(m).__name__ for m in built] == [name for name, _ in members]
     for member, (name, overrides) in zip(built, members):
         assert not member.is_fitted
