@@ -176,6 +176,15 @@ def error_products(cell_runs, targets, forecasts=None):
     return rows
 
 
+def _product_matrix(rows, index):
+    """The members' error products per value as a symmetric matrix (``index`` maps a member
+    to its row), summed over the rows of each pair."""
+    matrix = np.zeros((len(index), len(index)))
+    a, b = rows["member_a"].map(index).to_numpy(), rows["member_b"].map(index).to_numpy()
+    np.add.at(matrix, (a, b), (rows["product"] / rows["n_values"]).to_numpy())
+    return matrix + np.triu(matrix, 1).T  # error_products keeps one triangle
+
+
 def combination_scores(products):
     """Every combination of each cell's settings, for each seed its members share, scored
     from :func:`error_products`' rows: ``val_mse``, ``mse`` (test), ``val_first_mse`` and
@@ -200,13 +209,8 @@ def combination_scores(products):
         for segment, column in zip(SEGMENTS, ("val_mse", "val_first_mse", "val_second_mse",
                                               "mse")):
             rows = group[group["segment"] == segment]
-            matrix = np.zeros((len(members), len(members)))
-            a = rows["member_a"].map(index).to_numpy()
-            b = rows["member_b"].map(index).to_numpy()
-            matrix[a, b] = matrix[b, a] = rows["product"].to_numpy()
-            n_values = rows["n_values"].iloc[0]
-            frame[column] = (np.einsum("cm,mn,cn->c", weights, matrix, weights) / n_values
-                             if n_values else np.nan)
+            frame[column] = (np.einsum("cm,mn,cn->c", weights, _product_matrix(rows, index),
+                                       weights) if rows["n_values"].all() else np.nan)
         out.append(frame.assign(**scores))
     columns = keys + ["members", "n_members", "seed", "val_mse", "mse", "val_first_mse",
                       "val_second_mse"]
@@ -366,10 +370,7 @@ def _mean_products(cell, segment, members, seeds):
     index = {m: i for i, m in enumerate(members)}
     rows = cell[(cell["segment"] == segment) & cell["seed"].isin(seeds)
                 & cell["member_a"].isin(index) & cell["member_b"].isin(index)]
-    matrix = np.zeros((len(members), len(members)))
-    a, b = rows["member_a"].map(index).to_numpy(), rows["member_b"].map(index).to_numpy()
-    np.add.at(matrix, (a, b), rows["product"] / rows["n_values"] / len(seeds))
-    return matrix + np.triu(matrix, 1).T
+    return _product_matrix(rows, index) / len(seeds)
 
 
 def weights_check(products, min_seeds=3):
